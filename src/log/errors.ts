@@ -1,0 +1,45 @@
+/** The typed failures of the event log. Each is a value in the error channel, never a thrown stack. */
+import { Schema } from "effect"
+
+export { StoreUnavailable } from "./database.js"
+
+/** What an append expects the stream's version to be. */
+export type ExpectedVersion = number | "no_stream" | "any"
+
+/** The stream was not at the version the append expected; nothing was written. */
+export class VersionConflict extends Schema.TaggedError<VersionConflict>()("VersionConflict", {
+  stream: Schema.String,
+  expected: Schema.Union([Schema.Number, Schema.Literals(["no_stream", "any"])]),
+  actual: Schema.Number
+}) {
+  override get message() {
+    return `stream ${this.stream} is at version ${this.actual}, expected ${this.expected}`
+  }
+}
+
+/** A payload does not match its event type's schema; nothing was written (or, on read, the stored row no longer decodes). */
+export class InvalidEvent extends Schema.TaggedError<InvalidEvent>()("InvalidEvent", {
+  eventType: Schema.String,
+  field: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `${this.eventType}: ${this.field === "" ? "payload" : this.field} ${this.reason}`
+  }
+}
+
+/** An event id given to append is already stored, in another stream or with other events: not a retry. */
+export class EventIdInUse extends Schema.TaggedError<EventIdInUse>()("EventIdInUse", {
+  stream: Schema.String,
+  eventId: Schema.String
+}) {}
+
+/** A stored row's hash does not match its content and its predecessor: changed behind the log's back. */
+export class IntegrityError extends Schema.TaggedError<IntegrityError>()("IntegrityError", {
+  stream: Schema.String,
+  version: Schema.Number
+}) {
+  override get message() {
+    return `stream ${this.stream} version ${this.version} does not match its hash chain`
+  }
+}

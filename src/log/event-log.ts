@@ -1,0 +1,313 @@
+/**
+ * The event log: an Effect service over one Postgres table of events, with
+ * streams, a commit-safe global order, typed payloads, a hash chain per stream,
+ * durable subscriptions and snapshots. Both drivers run this same code.
+ */
+import { Context, Effect, Layer, Option, Result, type Scope } from "effect"
+import { Database, type DatabaseShape, type Queryable, StoreUnavailable, isConnectionError, sqlState } from "./database.js"
+import { EventIdInUse, type ExpectedVersion, type IntegrityError, InvalidEvent, VersionConflict } from "./errors.js"
+import { type EventCatalog, type EventMetadata, type NewEvent, emptyCatalog, encodePayload } from "./event-type.js"
+import { type EventRow, LogCursor, type RecordedEvent, toRecordedEvents } from "./recorded-event.js"
+import { migrate } from "./migrations.js"
+import { type Statements, statements } from "./statements.js"
+import { type ParkedEvent, type SubscribeOptions, type Subscription, type SubscriptionHandler, runSubscription } from "./subscriptions.js"
+import { Wakeups } from "./wakeups.js"
+
+export interface AppendResult {
+  /** The stream's version after the append (the last event's version). */
+  readonly streamVersion: number
+  readonly positions: ReadonlyArray<number>
+  /** True when every event was already stored: a retry, nothing written. */
+  readonly alreadyStored: boolean
+}
+
+export interface Snapshot {
+  readonly streamId: string
+  readonly streamVersion: number
+  readonly machineVersion: number
+  readonly state: unknown
+  readonly recordedAt: Date
+}
+
+export interface ReadAllResult {
+  readonly events: ReadonlyArray<RecordedEvent>
+  /** Where the next read continues; unchanged when nothing new was read. */
+  readonly next: LogCursor
+}
+
+export type AppendError = VersionConflict | InvalidEvent | EventIdInUse | StoreUnavailable
+export type ReadError = IntegrityError | InvalidEvent | StoreUnavailable
+
+export interface EventLogShape {
+  readonly append: (
+    stream: string,
+    expected: ExpectedVersion,
+    events: ReadonlyArray<NewEvent>,
+    options?: { readonly metadata?: EventMetadata }
+  ) => Effect.Effect<AppendResult, AppendError>
+  readonly readStream: (
+    stream: string,
+    options?: { readonly from?: number; readonly to?: number }
+  ) => Effect.Effect<ReadonlyArray<RecordedEvent>, ReadError>
+  readonly readAll: (options?: {
+    readonly after?: LogCursor
+    readonly limit?: number
+    readonly types?: ReadonlyArray<string>
+  }) => Effect.Effect<ReadAllResult, ReadError>
+  readonly streamVersion: (stream: string) => Effect.Effect<number, StoreUnavailable>
+  readonly headCursor: Effect.Effect<LogCursor, StoreUnavailable>
+  readonly subscribe: <R>(
+    name: string,
+    handler: SubscriptionHandler<R>,
+    options?: SubscribeOptions
+  ) => Effect.Effect<Subscription, StoreUnavailable, R | Scope.Scope>
+  readonly listParked: (subscription?: string) => Effect.Effect<ReadonlyArray<ParkedEvent>, StoreUnavailable>
+  /** Asks the parked event's subscription to deliver it again; false when no such parked event. */
+  readonly redrive: (parkedId: number) => Effect.Effect<boolean, StoreUnavailable>
+  readonly saveSnapshot: (
+    stream: string,
+    streamVersion: number,
+    machineVersion: number,
+    state: unknown
+  ) => Effect.Effect<void, StoreUnavailable>
+  readonly loadLatestSnapshot: (stream: string) => Effect.Effect<Option.Option<Snapshot>, StoreUnavailable>
+}
+
+export class EventLog extends Context.Service<EventLog, EventLogShape>()("orrery/log/EventLog") {}
+
+export interface EventLogOptions {
+  /** The Postgres schema that holds the log's tables (one per application, or per test). */
+  readonly schema?: string
+  /** Event types to decode on read; unknown types are returned as stored. */
+  readonly catalog?: EventCatalog
+  /** Run migrations when the layer is built (default true). */
+  readonly migrate?: boolean
+}
+
+// ---------------------------------------------------------------------------
+// Appending (also used by the engine inside its own transactions)
+
+const expectedCode = (expected: ExpectedVersion): number =>
+  expected === "any" ? -1 : expected === "no_stream" ? 0 : expected
+
+interface AppendRow {
+  readonly outcome: "inserted" | "existing" | "conflict"
+  readonly stream_id: string
+  readonly position: number | null
+  readonly stream_version: number | null
+  readonly head: number
+}
+
+/** Encodes and validates every payload first: an invalid one refuses the whole append before any SQL. */
+export const encodeBatch = (
+  events: ReadonlyArray<NewEvent>,
+  metadata: EventMetadata | undefined
+): Result.Result<string, InvalidEvent> => {
+  const batch: Array<unknown> = []
+  for (const event of events) {
+    const data = encodePayload(event)
+    if (Result.isFailure(data)) return Result.fail(data.failure)
+    batch.push({
+      event_id: event.eventId,
+      type: event.type,
+      schema_version: event.eventType.schemaVersion,
+      data: data.success,
+      metadata: metadata === undefined ? event.metadata : { ...metadata, ...event.metadata }
+    })
+  }
+  return Result.succeed(JSON.stringify(batch))
+}
+
+/**
+ * One append statement on `db` (the database, or a transaction the caller holds).
+ * Resolves to the result or a typed refusal; rejects only on driver failures.
+ */
+export const appendBatch = async (
+  db: Queryable,
+  sql: Statements,
+  stream: string,
+  expected: ExpectedVersion,
+  count: number,
+  batch: string
+): Promise<Result.Result<AppendResult, VersionConflict | EventIdInUse>> => {
+  const rows = await db.query<AppendRow>(sql.append, [stream, expectedCode(expected), batch])
+  const first = rows[0]
+  if (first === undefined) throw new Error("append returned no row")
+  if (first.outcome === "conflict") return Result.fail(new VersionConflict({ stream, expected, actual: first.head }))
+  if (first.outcome === "existing") {
+    const foreign = rows.find((row) => row.stream_id !== stream)
+    if (foreign !== undefined || rows.length !== count) {
+      return Result.fail(new EventIdInUse({ stream, eventId: "one of the appended event ids" }))
+    }
+    return Result.succeed({
+      streamVersion: Math.max(...rows.map((row) => row.stream_version!)),
+      positions: rows.map((row) => row.position!),
+      alreadyStored: true
+    })
+  }
+  return Result.succeed({
+    streamVersion: rows[rows.length - 1]!.stream_version!,
+    positions: rows.map((row) => row.position!),
+    alreadyStored: false
+  })
+}
+
+/** A driver failure: a lost connection is a typed, retryable error; anything else is a bug and dies. */
+export const fromDriver = <A>(db: Pick<DatabaseShape, "location">, run: () => Promise<A>): Effect.Effect<A, StoreUnavailable> =>
+  Effect.tryPromise({ try: run, catch: (error) => error }).pipe(
+    Effect.catch((error) =>
+      isConnectionError(error)
+        ? Effect.fail(
+            new StoreUnavailable({
+              location: db.location,
+              message: `lost the database at ${db.location}: ${error instanceof Error ? error.message : String(error)}`
+            })
+          )
+        : Effect.die(error)
+    )
+  )
+
+// ---------------------------------------------------------------------------
+// The service
+
+const make = Effect.fnUntraced(function*(options: EventLogOptions) {
+  const db = yield* Database
+  const schema = options.schema ?? "orrery"
+  const catalog = options.catalog ?? emptyCatalog
+  const sql = statements(schema)
+  if (options.migrate !== false) yield* fromDriver(db, () => migrate(db, schema))
+  const wakeups = yield* Wakeups.make(db, `orrery_events_${schema}`)
+
+  const append: EventLogShape["append"] = (stream, expected, events, appendOptions) => {
+    if (events.length === 0) return Effect.fail(new InvalidEvent({ eventType: "", field: "", reason: "an append needs at least one event" }))
+    const batch = encodeBatch(events, appendOptions?.metadata)
+    if (Result.isFailure(batch)) return Effect.fail(batch.failure)
+    const attempt = (retriesLeft: number): Effect.Effect<AppendResult, AppendError> =>
+      Effect.tryPromise({
+        try: () => appendBatch(db, sql, stream, expected, events.length, batch.success),
+        catch: (error) => error
+      }).pipe(
+        Effect.catch((error): Effect.Effect<Result.Result<AppendResult, VersionConflict | EventIdInUse>, AppendError> => {
+          const code = sqlState(error)
+          // A concurrent writer took the version (or the event id) between our read and insert.
+          if (code === "23505") {
+            // Run again: the statement now sees the new head and answers conflict, existing, or (for "any") inserts.
+            return retriesLeft > 0
+              ? attempt(retriesLeft - 1).pipe(Effect.map(Result.succeed))
+              : streamVersion(stream).pipe(
+                  Effect.map((actual) => Result.fail(new VersionConflict({ stream, expected, actual })))
+                )
+          }
+          // jsonb refuses what JSON allows (\u0000 in a string): the payload is bad input, not a bug.
+          if (code === "22P05" || code === "22P02") {
+            return Effect.fail(
+              new InvalidEvent({ eventType: events[0]!.type, field: "", reason: `cannot be stored: ${String((error as Error).message)}` })
+            )
+          }
+          return fromDriver(db, () => Promise.reject(error))
+        }),
+        Effect.flatMap((result) => (Result.isFailure(result) ? Effect.fail(result.failure) : Effect.succeed(result.success)))
+      )
+    return attempt(expected === "any" ? 8 : 1).pipe(
+      Effect.tap((result) => (result.alreadyStored ? Effect.void : wakeups.ring))
+    )
+  }
+
+  const readStream: EventLogShape["readStream"] = (stream, range = {}) =>
+    fromDriver(db, () =>
+      db.query<EventRow>(sql.readStream, [stream, Math.max(1, range.from ?? 1), range.to ?? 2_147_483_647])
+    ).pipe(Effect.flatMap((rows) => Effect.fromResult(toRecordedEvents(rows, catalog))))
+
+  const readAll: EventLogShape["readAll"] = (readOptions = {}) => {
+    const after = readOptions.after ?? LogCursor.start
+    const limit = Math.max(1, Math.min(readOptions.limit ?? 1000, 10_000))
+    const types = readOptions.types === undefined ? null : JSON.stringify(readOptions.types)
+    return fromDriver(db, () => db.query<EventRow>(sql.readAll, [after.transactionId, after.position, limit, types])).pipe(
+      Effect.flatMap((rows) => Effect.fromResult(toRecordedEvents(rows, catalog))),
+      Effect.map((events) => ({
+        events,
+        next: events.length === 0 ? after : LogCursor.after(events[events.length - 1]!)
+      }))
+    )
+  }
+
+  const streamVersion: EventLogShape["streamVersion"] = (stream) =>
+    fromDriver(db, () => db.query<{ version: number }>(sql.streamVersion, [stream])).pipe(
+      Effect.map(([row]) => row?.version ?? 0)
+    )
+
+  const headCursor = fromDriver(db, () => db.query<{ transaction_id: string; position: number }>(sql.headCursor)).pipe(
+    Effect.map(([row]) => (row === undefined ? LogCursor.start : { transactionId: row.transaction_id, position: row.position }))
+  )
+
+  const service: EventLogShape = {
+    append,
+    readStream,
+    readAll,
+    streamVersion,
+    headCursor,
+    subscribe: (name, handler, subscribeOptions = {}) =>
+      runSubscription({ db, sql, readAll, headCursor, wakeups, catalog }, name, handler, subscribeOptions),
+    listParked: (subscription) =>
+      fromDriver(db, () => db.query<ParkedRow>(sql.listParked, [subscription ?? null])).pipe(
+        Effect.map((rows) => rows.map(toParkedEvent))
+      ),
+    redrive: (parkedId) =>
+      fromDriver(db, () => db.query(sql.requestRedrive, [parkedId])).pipe(
+        Effect.tap(() => wakeups.ring),
+        Effect.map((rows) => rows.length > 0)
+      ),
+    saveSnapshot: (stream, version, machineVersion, state) =>
+      fromDriver(db, () => db.query(sql.saveSnapshot, [stream, version, machineVersion, JSON.stringify(state)])).pipe(
+        Effect.asVoid
+      ),
+    loadLatestSnapshot: (stream) =>
+      fromDriver(db, () => db.query<SnapshotRow>(sql.loadLatestSnapshot, [stream])).pipe(
+        Effect.map(([row]) =>
+          row === undefined
+            ? Option.none()
+            : Option.some({
+                streamId: row.stream_id,
+                streamVersion: row.stream_version,
+                machineVersion: row.machine_version,
+                state: row.state,
+                recordedAt: row.recorded_at
+              })
+        )
+      )
+  }
+  return service
+})
+
+interface SnapshotRow {
+  readonly stream_id: string
+  readonly stream_version: number
+  readonly machine_version: number
+  readonly state: unknown
+  readonly recorded_at: Date
+}
+
+interface ParkedRow {
+  readonly id: number
+  readonly subscription: string
+  readonly position: number
+  readonly event_id: string
+  readonly attempts: number
+  readonly error: string
+  readonly parked_at: Date
+  readonly redrive_requested_at: Date | null
+}
+
+const toParkedEvent = (row: ParkedRow): ParkedEvent => ({
+  id: row.id,
+  subscription: row.subscription,
+  position: row.position,
+  eventId: row.event_id,
+  attempts: row.attempts,
+  error: row.error,
+  parkedAt: row.parked_at,
+  redriveRequested: row.redrive_requested_at !== null
+})
+
+/** The log over whichever `Database` layer is provided. */
+export const layer = (options: EventLogOptions = {}) => Layer.effect(EventLog, make(options))

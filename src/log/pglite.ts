@@ -1,0 +1,123 @@
+/**
+ * The embedded driver: PGlite (Postgres compiled to WASM) in this process,
+ * persisted to a folder. One connection; calls queue. PGlite takes no lock on
+ * its folder and an unclean stop can corrupt it, so this driver guards the
+ * folder with a pid lock file and closes with a CHECKPOINT.
+ */
+import { PGlite } from "@electric-sql/pglite"
+import { Effect, Layer } from "effect"
+import * as fs from "node:fs"
+import * as path from "node:path"
+import { Database, type DatabaseShape, type Queryable, StoreUnavailable } from "./database.js"
+
+export interface PgliteOptions {
+  /** A folder to persist to; omitted → in memory. */
+  readonly dataDir?: string
+  /** A data folder image (from `dumpDataDir`) to start from: skips initdb, used by tests. */
+  readonly loadDataDir?: Blob
+}
+
+const parsers = { 20: (value: string) => Number(value) }
+
+const asQueryable = (db: Pick<PGlite, "query" | "exec">): Queryable => ({
+  query: async (text, params = []) => (await db.query(text, params as Array<unknown>)).rows as Array<never>,
+  exec: async (text) => {
+    await db.exec(text)
+  }
+})
+
+const wrap = (db: PGlite, location: string): DatabaseShape => ({
+  driver: "pglite",
+  location,
+  ...asQueryable(db),
+  transaction: (work) => db.transaction((tx) => work(asQueryable(tx))),
+  listen: async (channel, onNotify) => {
+    const unlisten = await db.listen(channel, onNotify)
+    return () => unlisten()
+  }
+})
+
+const lockPath = (dataDir: string) => `${path.resolve(dataDir)}.lock`
+
+const isAlive = (pid: number): boolean => {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"
+  }
+}
+
+/** Takes `<dataDir>.lock`, or says which live process holds it. A lock left by a dead process is taken over. */
+const takeLock = (dataDir: string): string | undefined => {
+  const file = lockPath(dataDir)
+  fs.mkdirSync(path.dirname(file), { recursive: true })
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, String(process.pid), { flag: "wx" })
+      return undefined
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
+      const holder = Number(fs.readFileSync(file, "utf8").trim())
+      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
+        return `the data folder ${dataDir} is in use by process ${holder}; stop it or choose another ORRERY_DATA_DIR`
+      }
+      fs.rmSync(file, { force: true })
+    }
+  }
+  return `could not take the lock ${file}`
+}
+
+const releaseLock = (dataDir: string) => {
+  const file = lockPath(dataDir)
+  try {
+    if (fs.readFileSync(file, "utf8").trim() === String(process.pid)) fs.rmSync(file, { force: true })
+  } catch {
+    // already gone
+  }
+}
+
+const closeCleanly = async (db: PGlite) => {
+  if (db.closed) return
+  await db.exec("checkpoint").catch(() => {})
+  await db.close()
+}
+
+export const layerPglite = (options: PgliteOptions = {}) => {
+  const location = options.dataDir === undefined ? "memory" : path.resolve(options.dataDir)
+  return Layer.effect(
+    Database,
+    Effect.acquireRelease(
+      Effect.tryPromise({
+        try: async () => {
+          if (options.dataDir !== undefined) {
+            const refusal = takeLock(options.dataDir)
+            if (refusal !== undefined) throw new Error(refusal)
+            fs.mkdirSync(options.dataDir, { recursive: true })
+          }
+          try {
+            const db = await PGlite.create({
+              ...(options.dataDir === undefined ? {} : { dataDir: options.dataDir }),
+              ...(options.loadDataDir === undefined ? {} : { loadDataDir: options.loadDataDir }),
+              parsers
+            })
+            return db
+          } catch (error) {
+            if (options.dataDir !== undefined) releaseLock(options.dataDir)
+            throw error
+          }
+        },
+        catch: (error) =>
+          new StoreUnavailable({
+            location,
+            message: `cannot open the embedded database at ${location}: ${error instanceof Error ? error.message : String(error)}`
+          })
+      }),
+      (db) =>
+        Effect.promise(async () => {
+          await closeCleanly(db).catch(() => {})
+          if (options.dataDir !== undefined) releaseLock(options.dataDir)
+        })
+    ).pipe(Effect.map((db) => wrap(db, location)))
+  )
+}

@@ -1,0 +1,86 @@
+/** What reading the log gives back: recorded events, and cursors into the global order. */
+import { Result } from "effect"
+import { IntegrityError, type InvalidEvent } from "./errors.js"
+import { type EventCatalog, type EventMetadata, decodePayload } from "./event-type.js"
+
+/** An event as stored: where it sits in its stream and in the whole log, and its payload. */
+export interface RecordedEvent<A = unknown> {
+  readonly position: number
+  readonly transactionId: string
+  readonly streamId: string
+  readonly streamVersion: number
+  readonly eventId: string
+  readonly type: string
+  readonly schemaVersion: number
+  readonly data: A
+  readonly metadata: EventMetadata
+  readonly recordedAt: Date
+}
+
+/**
+ * A place in the global log. The order is (transactionId, position): positions
+ * are taken before commit, so position order alone could be overtaken by a
+ * slower transaction; this pair cannot.
+ */
+export interface LogCursor {
+  readonly transactionId: string
+  readonly position: number
+}
+
+export const LogCursor = {
+  start: { transactionId: "0", position: 0 } as LogCursor,
+  after: (event: Pick<RecordedEvent, "transactionId" | "position">): LogCursor => ({
+    transactionId: event.transactionId,
+    position: event.position
+  }),
+  /** `"<transactionId>.<position>"`, for URLs and files. */
+  format: (cursor: LogCursor): string => `${cursor.transactionId}.${cursor.position}`,
+  parse: (text: string): LogCursor | undefined => {
+    const match = /^(\d{1,20})\.(\d{1,16})$/.exec(text)
+    return match === null ? undefined : { transactionId: match[1]!, position: Number(match[2]) }
+  }
+}
+
+export interface EventRow {
+  readonly position: number
+  readonly stream_id: string
+  readonly stream_version: number
+  readonly event_id: string
+  readonly type: string
+  readonly schema_version: number
+  readonly data: unknown
+  readonly metadata: EventMetadata
+  readonly recorded_at: Date
+  readonly transaction_id: string
+  readonly intact: boolean
+}
+
+/** Turns a stored row into a RecordedEvent, refusing a broken chain and decoding known types. */
+export const toRecordedEvent = (row: EventRow, catalog: EventCatalog): Result.Result<RecordedEvent, IntegrityError | InvalidEvent> => {
+  if (!row.intact) return Result.fail(new IntegrityError({ stream: row.stream_id, version: row.stream_version }))
+  const eventType = catalog.find(row.type, row.schema_version)
+  const decoded = eventType === undefined ? Result.succeed(row.data) : decodePayload(row.type, eventType.schema, row.data)
+  return Result.map(decoded, (data) => ({
+    position: row.position,
+    transactionId: row.transaction_id,
+    streamId: row.stream_id,
+    streamVersion: row.stream_version,
+    eventId: row.event_id,
+    type: row.type,
+    schemaVersion: row.schema_version,
+    data,
+    metadata: row.metadata,
+    recordedAt: row.recorded_at
+  }))
+}
+
+export const toRecordedEvents = (rows: ReadonlyArray<EventRow>, catalog: EventCatalog) => {
+  const events: Array<RecordedEvent> = []
+  for (const row of rows) {
+    const event = toRecordedEvent(row, catalog)
+    if (Result.isFailure(event)) return Result.fail(event.failure)
+    events.push(event.success)
+  }
+  return Result.succeed(events)
+}
+

@@ -1,0 +1,133 @@
+/**
+ * The log's SQL, one set for both drivers, built once per schema name.
+ *
+ * An append is one statement (one round trip, autocommit when alone): it checks
+ * the idempotency keys and the expected version, chains the hashes and inserts.
+ */
+
+const columns = `e.position, e.stream_id, e.stream_version, e.event_id::text as event_id, e.type, e.schema_version,
+  e.data, e.metadata, e.recorded_at, e.transaction_id::text as transaction_id`
+
+export const statements = (s: string) => ({
+  /**
+   * $1 stream, $2 expected version (-1 any, 0 no stream), $3 json array of
+   * {event_id, type, schema_version, data, metadata}. Answers one row per event:
+   * `inserted` or `existing` (with its stream), or a single `conflict` row; every row carries the head version.
+   */
+  append: `
+    with recursive
+    batch as (
+      select e.ord::integer as ord, (e.value->>'event_id')::uuid as event_id, e.value->>'type' as type,
+        (e.value->>'schema_version')::integer as schema_version, e.value->'data' as data, e.value->'metadata' as metadata
+      from jsonb_array_elements($3::text::jsonb) with ordinality as e(value, ord)
+    ),
+    existing as (
+      select x.position, x.stream_id, x.stream_version, x.transaction_id from ${s}.events x
+      where x.event_id in (select event_id from batch)
+    ),
+    head as (
+      select coalesce(h.stream_version, 0) as version, h.hash
+      from (select 1) one left join lateral (
+        select stream_version, hash from ${s}.events where stream_id = $1 order by stream_version desc limit 1
+      ) h on true
+    ),
+    allowed as (
+      select h.version, h.hash from head h
+      where not exists (select 1 from existing) and ($2::integer < 0 or h.version = $2::integer)
+    ),
+    chain as (
+      select b.ord, a.version + 1 as stream_version,
+        ${s}.event_hash($1, a.version + 1, b.event_id, b.type, b.schema_version, b.data, b.metadata, now(), a.hash) as hash
+      from batch b, allowed a where b.ord = 1
+      union all
+      select b.ord, c.stream_version + 1,
+        ${s}.event_hash($1, c.stream_version + 1, b.event_id, b.type, b.schema_version, b.data, b.metadata, now(), c.hash)
+      from chain c join batch b on b.ord = c.ord + 1
+    ),
+    inserted as (
+      insert into ${s}.events (stream_id, stream_version, event_id, type, schema_version, data, metadata, recorded_at, hash)
+      select $1, c.stream_version, b.event_id, b.type, b.schema_version, b.data, b.metadata, now(), c.hash
+      from chain c join batch b using (ord) order by c.ord
+      returning position, stream_version, transaction_id
+    )
+    select 'inserted' as outcome, $1 as stream_id, i.position, i.stream_version, i.transaction_id::text as transaction_id,
+      (select version from head) as head
+    from inserted i
+    union all
+    select 'existing', x.stream_id, x.position, x.stream_version, x.transaction_id::text, (select version from head) from existing x
+    union all
+    select 'conflict', $1, null, null, null, h.version from head h
+    where not exists (select 1 from existing) and not ($2::integer < 0 or h.version = $2::integer)
+    order by 4`,
+
+  /** $1 stream, $2 from version, $3 to version. One row before `from` is read only to verify the chain. */
+  readStream: `
+    select * from (
+      select ${columns},
+        e.hash = ${s}.event_hash(e.stream_id, e.stream_version, e.event_id, e.type, e.schema_version, e.data,
+          e.metadata, e.recorded_at, lag(e.hash) over (order by e.stream_version)) as intact
+      from ${s}.events e
+      where e.stream_id = $1 and e.stream_version >= $2::integer - 1 and e.stream_version <= $3::integer
+    ) r where r.stream_version >= $2::integer order by r.stream_version`,
+
+  streamVersion: `select coalesce(max(stream_version), 0) as version from ${s}.events where stream_id = $1`,
+
+  /**
+   * $1 transaction id, $2 position (the cursor), $3 limit, $4 json array of types or null.
+   * Only transactions older than every running one are read, so no later commit can land behind the cursor.
+   */
+  readAll: `
+    select ${columns},
+      e.hash = ${s}.event_hash(e.stream_id, e.stream_version, e.event_id, e.type, e.schema_version, e.data,
+        e.metadata, e.recorded_at, p.hash) as intact
+    from ${s}.events e
+    left join ${s}.events p on p.stream_id = e.stream_id and p.stream_version = e.stream_version - 1
+    where (e.transaction_id, e.position) > ($1::text::xid8, $2::bigint)
+      and e.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+      and ($4::text is null or e.type in (select jsonb_array_elements_text($4::text::jsonb)))
+    order by e.transaction_id, e.position
+    limit $3`,
+
+  /** The cursor just past everything committed so far: where a subscription "from the end" begins. */
+  headCursor: `
+    select coalesce(max(transaction_id)::text, '0') as transaction_id, coalesce(max(position), 0) as position
+    from ${s}.events where transaction_id < pg_snapshot_xmin(pg_current_snapshot())`,
+
+  saveSnapshot: `
+    insert into ${s}.snapshots (stream_id, stream_version, machine_version, state) values ($1, $2, $3, $4::text::jsonb)
+    on conflict (stream_id, stream_version) do update set machine_version = excluded.machine_version, state = excluded.state,
+      recorded_at = now()`,
+
+  loadLatestSnapshot: `
+    select stream_id, stream_version, machine_version, state, recorded_at from ${s}.snapshots
+    where stream_id = $1 order by stream_version desc limit 1`,
+
+  loadCheckpoint: `select transaction_id::text as transaction_id, position from ${s}.subscriptions where name = $1`,
+
+  saveCheckpoint: `
+    insert into ${s}.subscriptions (name, transaction_id, position) values ($1, $2::text::xid8, $3)
+    on conflict (name) do update set transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`,
+
+  park: `
+    insert into ${s}.parked_events (subscription, position, event_id, attempts, error) values ($1, $2, $3::uuid, $4, $5)
+    on conflict (subscription, event_id) do update set attempts = ${s}.parked_events.attempts + excluded.attempts,
+      error = excluded.error, parked_at = now(), redrive_requested_at = null`,
+
+  listParked: `
+    select id, subscription, position, event_id::text as event_id, attempts, error, parked_at, redrive_requested_at
+    from ${s}.parked_events where ($1::text is null or subscription = $1) order by id`,
+
+  requestRedrive: `update ${s}.parked_events set redrive_requested_at = now() where id = $1 returning id`,
+
+  /** $1 subscription: parked events asked to be re-driven, with the event itself. */
+  redriveDue: `
+    select pk.id as parked_id, ${columns}, true as intact
+    from ${s}.parked_events pk join ${s}.events e on e.event_id = pk.event_id
+    where pk.subscription = $1 and pk.redrive_requested_at is not null order by pk.id`,
+
+  unpark: `delete from ${s}.parked_events where id = $1`,
+
+  notify: `select pg_notify($1, $2)`
+})
+
+export type Statements = ReturnType<typeof statements>
