@@ -1,0 +1,254 @@
+/**
+ * Orrery's configuration: a public contract. Every setting is an environment
+ * variable and a flag of the same meaning; a flag overrides its variable, and an
+ * empty value counts as unset (so `DATABASE_URL=` in a compose file, or
+ * `--database-url ""`, means the embedded PGlite).
+ *
+ * An invalid value is refused with one line naming the variable. Values that may
+ * be secret are never echoed: DATABASE_URL only with its password masked,
+ * ORRERY_TOKENS not at all.
+ */
+import { Layer, Redacted, Result, Schema } from "effect"
+import { isIP } from "node:net"
+import * as path from "node:path"
+import { type Database, type StoreUnavailable, layerPglite, layerPostgres, maskUrl } from "./log/index.js"
+
+export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal"
+export const logLevels: ReadonlyArray<LogLevel> = ["trace", "debug", "info", "warn", "error", "fatal"]
+
+export type Role = "read" | "operate"
+
+/** A bearer token for the HTTP API; `token` is redacted so that logging a config never leaks it. */
+export interface ApiToken {
+  readonly name: string
+  readonly role: Role
+  readonly token: Redacted.Redacted<string>
+}
+
+export interface Config {
+  /** A postgres:// URL, or undefined for the embedded PGlite. */
+  readonly databaseUrl: string | undefined
+  readonly dataDir: string
+  readonly host: string
+  readonly port: number
+  readonly tokens: ReadonlyArray<ApiToken>
+  readonly logLevel: LogLevel
+}
+
+export type SettingKey = keyof Config
+
+export const defaults = {
+  dataDir: "./.orrery/data",
+  host: "127.0.0.1",
+  port: 7311,
+  logLevel: "info"
+} as const
+
+interface Setting<A> {
+  readonly env: string
+  readonly flag: string
+  readonly placeholder: string
+  readonly help: string
+  /** The value, or why it is refused (a phrase that follows the variable's name). */
+  readonly parse: (raw: string | undefined) => Result.Result<A, string>
+}
+
+const shown = (value: string) => JSON.stringify(value)
+
+/** Settings in the order help lists them. */
+export const settings: { readonly [K in SettingKey]: Setting<Config[K]> } = {
+  databaseUrl: {
+    env: "DATABASE_URL",
+    flag: "--database-url",
+    placeholder: "<url>",
+    help: "a Postgres server, postgres://user:password@host:5432/db (unset: embedded PGlite)",
+    parse: (raw) => {
+      if (raw === undefined) return Result.succeed(undefined)
+      let url: URL
+      try {
+        url = new URL(raw)
+      } catch {
+        // Not echoed: an unparsable URL may still hold a password.
+        return Result.fail("must be a URL like postgres://user:password@host:5432/db; the value given is not a URL")
+      }
+      return url.protocol === "postgres:" || url.protocol === "postgresql:"
+        ? Result.succeed(raw)
+        : Result.fail(`must start with postgres:// or postgresql://, got ${shown(maskUrl(raw))}`)
+    }
+  },
+  dataDir: {
+    env: "ORRERY_DATA_DIR",
+    flag: "--data-dir",
+    placeholder: "<path>",
+    help: `folder of the embedded PGlite database (default ${defaults.dataDir})`,
+    parse: (raw) => Result.succeed(raw ?? defaults.dataDir)
+  },
+  host: {
+    env: "ORRERY_HOST",
+    flag: "--host",
+    placeholder: "<host>",
+    help: `address the HTTP server listens on (default ${defaults.host})`,
+    parse: (raw) =>
+      raw === undefined
+        ? Result.succeed(defaults.host)
+        : isIP(raw) !== 0 || isHostName(raw)
+          ? Result.succeed(raw)
+          : Result.fail(`must be a host name or an IP address, got ${shown(raw)}`)
+  },
+  port: {
+    env: "ORRERY_PORT",
+    flag: "--port",
+    placeholder: "<port>",
+    help: `port the HTTP server listens on, 1-65535 (default ${defaults.port})`,
+    parse: (raw) => {
+      if (raw === undefined) return Result.succeed(defaults.port)
+      const port = /^\d{1,5}$/.test(raw) ? Number(raw) : NaN
+      return port >= 1 && port <= 65535 ? Result.succeed(port) : Result.fail(`must be a port number (1-65535), got ${shown(raw)}`)
+    }
+  },
+  tokens: {
+    env: "ORRERY_TOKENS",
+    flag: "--tokens",
+    placeholder: "<list>",
+    help: "HTTP API tokens, name:role:token,... with role read or operate and a token of 16+ characters (default none)",
+    parse: (raw) => parseTokens(raw ?? "")
+  },
+  logLevel: {
+    env: "LOG_LEVEL",
+    flag: "--log-level",
+    placeholder: "<level>",
+    help: `${logLevels.join("|")} (default ${defaults.logLevel})`,
+    parse: (raw) => {
+      const level = (raw ?? defaults.logLevel).toLowerCase()
+      return (logLevels as ReadonlyArray<string>).includes(level)
+        ? Result.succeed(level as LogLevel)
+        : Result.fail(`must be one of ${logLevels.join(", ")}, got ${shown(raw ?? "")}`)
+    }
+  }
+}
+
+export const settingKeys = Object.keys(settings) as ReadonlyArray<SettingKey>
+
+const isHostName = (value: string) =>
+  value.length <= 253 && /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$/i.test(value)
+
+const tokenNamePattern = /^[A-Za-z0-9_.-]{1,64}$/
+// Printable ASCII without spaces or commas: safe in a header and in this list.
+const tokenPattern = /^[\x21-\x2b\x2d-\x7e]{16,}$/
+
+/**
+ * `name:role:token,...`; empty entries are ignored. Messages name an entry by its
+ * position only: a malformed entry may have its parts in the wrong order, and
+ * then any part could be the secret.
+ */
+export const parseTokens = (raw: string): Result.Result<ReadonlyArray<ApiToken>, string> => {
+  const tokens: Array<ApiToken> = []
+  const entries = raw.split(",").map((entry) => entry.trim())
+  for (const [index, entry] of entries.entries()) {
+    if (entry === "") continue
+    const which = `entry ${index + 1}`
+    const [name, role, ...rest] = entry.split(":")
+    const token = rest.join(":")
+    if (name === undefined || role === undefined || rest.length === 0) return Result.fail(`${which} must be name:role:token`)
+    if (!tokenNamePattern.test(name)) return Result.fail(`${which} must have a name of letters, digits, _ . - (at most 64)`)
+    if (role !== "read" && role !== "operate") return Result.fail(`${which} must have the role read or operate`)
+    if (!tokenPattern.test(token)) {
+      return Result.fail(`${which} must have a token of at least 16 printable characters without spaces or commas`)
+    }
+    const earlier = tokens.findIndex((other) => other.name === name || Redacted.value(other.token) === token)
+    if (earlier !== -1) return Result.fail(`${which} repeats the name or the token of an earlier entry`)
+    tokens.push({ name, role, token: Redacted.make(token) })
+  }
+  return Result.succeed(tokens)
+}
+
+/** Invalid configuration; `message` is one line that names the variable. */
+export class ConfigError extends Schema.TaggedError<ConfigError>()("ConfigError", {
+  variable: Schema.String,
+  message: Schema.String
+}) {}
+
+/** The command line does not parse (unknown flag, missing value, stray argument). */
+export class UsageError extends Schema.TaggedError<UsageError>()("UsageError", {
+  message: Schema.String
+}) {}
+
+export type Flags = { readonly [K in SettingKey]?: string }
+
+/**
+ * Reads `keys` from flags, falling back to `env`. A command asks only for the
+ * settings it uses, so that (say) a bad ORRERY_PORT does not block `migrate`.
+ */
+export const loadConfig = <K extends SettingKey = SettingKey>(
+  env: Readonly<Record<string, string | undefined>>,
+  flags: Flags = {},
+  keys: ReadonlyArray<K> = settingKeys as ReadonlyArray<K>
+): Result.Result<Pick<Config, K>, ConfigError> => {
+  const config: Partial<Record<SettingKey, unknown>> = {}
+  for (const key of keys) {
+    const setting: Setting<unknown> = settings[key]
+    const fromFlag = flags[key] !== undefined
+    const raw = fromFlag ? flags[key] : env[setting.env]
+    const parsed = setting.parse(raw === "" ? undefined : raw)
+    if (Result.isFailure(parsed)) {
+      const name = fromFlag ? `${setting.flag} (${setting.env})` : setting.env
+      return Result.fail(new ConfigError({ variable: setting.env, message: `${name} ${parsed.failure}` }))
+    }
+    config[key] = parsed.success
+  }
+  return Result.succeed(config as Pick<Config, K>)
+}
+
+export interface ParsedArgs {
+  readonly flags: Flags
+  readonly help: boolean
+}
+
+/** `--flag value` or `--flag=value` for the settings in `keys`, plus `-h`/`--help`; the last of a repeated flag wins. */
+export const parseArgs = (
+  argv: ReadonlyArray<string>,
+  keys: ReadonlyArray<SettingKey> = settingKeys
+): Result.Result<ParsedArgs, UsageError> => {
+  const flags: { [K in SettingKey]?: string } = {}
+  let help = false
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === "-h" || arg === "--help") {
+      help = true
+      continue
+    }
+    const equals = arg.indexOf("=")
+    const flag = equals === -1 ? arg : arg.slice(0, equals)
+    const key = keys.find((k) => settings[k].flag === flag)
+    if (key === undefined) {
+      const what = arg.startsWith("-") ? `unknown flag ${flag}` : `unexpected argument ${shown(arg)}`
+      return Result.fail(new UsageError({ message: what }))
+    }
+    if (equals !== -1) {
+      flags[key] = arg.slice(equals + 1)
+    } else if (i + 1 < argv.length) {
+      flags[key] = argv[++i]!
+    } else {
+      return Result.fail(new UsageError({ message: `${flag} needs a value` }))
+    }
+  }
+  return Result.succeed({ flags, help })
+}
+
+/** The flags-and-variables table of a command's help. */
+export const settingsHelp = (keys: ReadonlyArray<SettingKey> = settingKeys): string => {
+  const rows = keys.map((key) => {
+    const s: Setting<unknown> = settings[key]
+    return [`${s.flag} ${s.placeholder}`, s.env, s.help] as const
+  })
+  const width = (column: 0 | 1) => Math.max(...rows.map((row) => row[column].length))
+  return rows.map(([flag, env, help]) => `  ${flag.padEnd(width(0))}  ${env.padEnd(width(1))}  ${help}`).join("\n")
+}
+
+/** The Database for this configuration: the Postgres at DATABASE_URL, else PGlite in ORRERY_DATA_DIR. */
+export const databaseLayer = (config: Pick<Config, "databaseUrl" | "dataDir">): Layer.Layer<Database, StoreUnavailable> =>
+  config.databaseUrl !== undefined ? layerPostgres({ url: config.databaseUrl }) : layerPglite({ dataDir: config.dataDir })
+
+/** Where the log lives, safe to print: the masked URL or the absolute folder. */
+export const describeDatabase = (config: Pick<Config, "databaseUrl" | "dataDir">): string =>
+  config.databaseUrl !== undefined ? `postgres ${maskUrl(config.databaseUrl)}` : `pglite ${path.resolve(config.dataDir)}`

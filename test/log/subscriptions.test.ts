@@ -1,0 +1,185 @@
+/**
+ * Subscriptions, on both drivers: catch-up then live, durable checkpoints,
+ * retries, parking and re-driving, and isolation between subscriptions.
+ */
+import { Context, Effect, Layer, Scope } from "effect"
+import { describe, expect, it } from "vitest"
+import { EventLog, type RecordedEvent, layer } from "../../src/log/index.js"
+import { databaseLayer, drivers, freshSchema, withLog } from "../support/drivers.js"
+import { catalog, tick } from "./fixtures.js"
+
+/** Polls until `check` holds (subscriptions run in the background). */
+const eventually = (check: () => boolean, what: string, timeoutMs = 15_000) =>
+  Effect.promise(async () => {
+    const deadline = Date.now() + timeoutMs
+    while (!check()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  })
+
+const numbers = (events: ReadonlyArray<RecordedEvent>) => events.map((e) => (e.data as { n: number }).n)
+
+const appendTicks = (from: number, to: number) =>
+  Effect.gen(function*() {
+    const log = yield* EventLog
+    for (let n = from; n <= to; n++) yield* log.append(`ticks-${n % 4}`, "any", [tick(n)])
+  })
+
+const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
+
+describe.each(drivers)("subscriptions on %s", (driver) => {
+  const run = <A, E>(body: Effect.Effect<A, E, EventLog | Scope.Scope>) =>
+    withLog(driver, Effect.scoped(body), { catalog })
+
+  it("catches up, goes live, and resumes from its checkpoint after a restart", () =>
+    run(Effect.gen(function*() {
+      const log = yield* EventLog
+      yield* appendTicks(1, 10)
+
+      const first: Array<RecordedEvent> = []
+      const scope = yield* Scope.make()
+      yield* log
+        .subscribe("projector", (event) => Effect.sync(() => first.push(event)), { pollInterval: "30 seconds" })
+        .pipe(Scope.provide(scope))
+      yield* eventually(() => first.length === 10, "catch-up")
+      // Live: woken by the append itself, long before the 30 s poll.
+      yield* appendTicks(11, 15)
+      yield* eventually(() => first.length === 15, "live events")
+      expect(numbers(first)).toEqual(range(1, 15))
+      yield* Scope.close(scope, undefined as never)
+
+      yield* appendTicks(16, 20)
+      const second: Array<RecordedEvent> = []
+      yield* log.subscribe("projector", (event) => Effect.sync(() => second.push(event)))
+      yield* eventually(() => second.length >= 5, "events after the restart")
+      // Give a wrong re-delivery of old events the chance to show.
+      yield* Effect.sleep("200 millis")
+      expect(numbers(second)).toEqual(range(16, 20))
+    })))
+
+  it("delivers only the types asked for, and from the end when asked", () =>
+    run(Effect.gen(function*() {
+      const log = yield* EventLog
+      yield* appendTicks(1, 3)
+      yield* log.append("other", "no_stream", [catalog.find("cart.item.removed", 1)!.make({ sku: "z" })])
+
+      const removed: Array<RecordedEvent> = []
+      yield* log.subscribe("removals", (e) => Effect.sync(() => removed.push(e)), { types: ["cart.item.removed"] })
+      const fromEnd: Array<RecordedEvent> = []
+      yield* log.subscribe("tail", (e) => Effect.sync(() => fromEnd.push(e)), { from: "end" })
+      yield* eventually(() => removed.length === 1, "the removal")
+      yield* appendTicks(4, 5)
+      yield* eventually(() => fromEnd.length === 2, "the tail")
+      expect(numbers(fromEnd)).toEqual([4, 5])
+      expect(removed.map((e) => e.type)).toEqual(["cart.item.removed"])
+    })))
+
+  it("retries a throwing handler with backoff before succeeding", () =>
+    run(Effect.gen(function*() {
+      const log = yield* EventLog
+      yield* appendTicks(1, 3)
+      const attempts = new Map<number, number>()
+      const handled: Array<number> = []
+      yield* log.subscribe(
+        "flaky",
+        (event) =>
+          Effect.sync(() => {
+            const n = (event.data as { n: number }).n
+            const attempt = (attempts.get(n) ?? 0) + 1
+            attempts.set(n, attempt)
+            if (n === 2 && attempt < 3) throw new Error("transient")
+            handled.push(n)
+          }),
+        { retryDelay: "5 millis", maxAttempts: 5 }
+      )
+      yield* eventually(() => handled.length === 3, "all three events")
+      expect(handled).toEqual([1, 2, 3])
+      expect(attempts.get(2)).toBe(3)
+      expect(yield* log.listParked("flaky")).toEqual([])
+    })))
+
+  it("parks an event after repeated failures, moves on, and re-drives it on request", () =>
+    run(Effect.gen(function*() {
+      const log = yield* EventLog
+      yield* appendTicks(1, 5)
+      let broken = true
+      let tries = 0
+      const handled: Array<number> = []
+      yield* log.subscribe(
+        "picky",
+        (event) => {
+          const n = (event.data as { n: number }).n
+          if (n === 3 && broken) {
+            tries++
+            return Effect.fail(new Error(`cannot handle ${n}`))
+          }
+          return Effect.sync(() => handled.push(n))
+        },
+        { retryDelay: "1 millis", maxAttempts: 3 }
+      )
+      yield* eventually(() => handled.length === 4, "the events around the bad one")
+      expect(handled).toEqual([1, 2, 4, 5])
+      expect(tries).toBe(3)
+
+      const parked = yield* log.listParked("picky")
+      expect(parked).toHaveLength(1)
+      expect(parked[0]).toMatchObject({ subscription: "picky", attempts: 3, error: "cannot handle 3", redriveRequested: false })
+
+      broken = false
+      expect(yield* log.redrive(parked[0]!.id)).toBe(true)
+      yield* eventually(() => handled.length === 5, "the re-driven event")
+      expect(handled).toEqual([1, 2, 4, 5, 3])
+      const after = yield* Effect.gen(function*() {
+        for (let i = 0; i < 100; i++) {
+          const rows = yield* log.listParked("picky")
+          if (rows.length === 0) return rows
+          yield* Effect.sleep("10 millis")
+        }
+        return yield* log.listParked("picky")
+      })
+      expect(after).toEqual([])
+      expect(yield* log.redrive(999_999)).toBe(false)
+    })))
+
+  it("never lets one subscription's failures stall another", () =>
+    run(Effect.gen(function*() {
+      const log = yield* EventLog
+      yield* appendTicks(1, 20)
+      let failing = 0
+      yield* log.subscribe("always-fails", () => Effect.sync(() => failing++).pipe(Effect.andThen(Effect.fail("nope"))), {
+        retryDelay: "100 millis",
+        maxAttempts: 5
+      })
+      const healthy: Array<number> = []
+      yield* log.subscribe("healthy", (e) => Effect.sync(() => healthy.push((e.data as { n: number }).n)))
+      yield* eventually(() => healthy.length === 20, "the healthy subscription")
+      // The failing one is still backing off on its first events.
+      expect((yield* log.listParked("always-fails")).length).toBeLessThan(2)
+      expect(failing).toBeGreaterThan(0)
+      expect(healthy).toEqual(range(1, 20))
+    })))
+
+  if (driver === "postgres") {
+    it("wakes a subscriber in another process's pool through NOTIFY", async () => {
+      const schema = freshSchema()
+      const reader = layer({ schema, catalog }).pipe(Layer.provide(databaseLayer(driver, schema)))
+      const writer = layer({ schema, catalog, migrate: false }).pipe(Layer.provide(databaseLayer(driver, `${schema}_unused`)))
+      await Effect.runPromise(
+        Effect.scoped(
+          Effect.gen(function*() {
+            const received: Array<RecordedEvent> = []
+            const readerLog = yield* Layer.build(reader).pipe(Effect.map((ctx) => Context.get(ctx, EventLog)))
+            yield* readerLog.subscribe("remote", (e) => Effect.sync(() => received.push(e)), { pollInterval: "60 seconds" })
+            const writerLog = yield* Layer.build(writer).pipe(Effect.map((ctx) => Context.get(ctx, EventLog)))
+            // Let the subscription finish its (empty) catch-up and start waiting.
+            yield* Effect.sleep("300 millis")
+            yield* writerLog.append("remote-1", "no_stream", [tick(42)])
+            yield* eventually(() => received.length === 1, "the notification", 10_000)
+            expect(numbers(received)).toEqual([42])
+          })
+        )
+      )
+    })
+  }
+})
