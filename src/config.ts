@@ -10,7 +10,6 @@
  */
 import { Layer, Redacted, Result, Schema } from "effect"
 import { isIP } from "node:net"
-import * as path from "node:path"
 import { type Database, type StoreUnavailable, layerPglite, layerPostgres, maskUrl } from "./log/index.js"
 
 export type LogLevel = "trace" | "debug" | "info" | "warn" | "error" | "fatal"
@@ -237,18 +236,15 @@ export const parseArgs = (
 
 /** The flags-and-variables table of a command's help. */
 export const settingsHelp = (keys: ReadonlyArray<SettingKey> = settingKeys): string => {
-  const rows = keys.map((key) => {
+  const rows: Array<readonly [string, string, string]> = keys.map((key) => {
     const s: Setting<unknown> = settings[key]
     return [`${s.flag} ${s.placeholder}`, s.env, s.help] as const
   })
+  rows.push(["-h, --help", "", "show this help"])
   const width = (column: 0 | 1) => Math.max(...rows.map((row) => row[column].length))
-  return rows.map(([flag, env, help]) => `  ${flag.padEnd(width(0))}  ${env.padEnd(width(1))}  ${help}`).join("\n")
+  return rows.map(([flag, env, help]) => `  ${flag.padEnd(width(0))}  ${env.padEnd(width(1))}  ${help}`.trimEnd()).join("\n")
 }
 
 /** The Database for this configuration: the Postgres at DATABASE_URL, else PGlite in ORRERY_DATA_DIR. */
 export const databaseLayer = (config: Pick<Config, "databaseUrl" | "dataDir">): Layer.Layer<Database, StoreUnavailable> =>
   config.databaseUrl !== undefined ? layerPostgres({ url: config.databaseUrl }) : layerPglite({ dataDir: config.dataDir })
-
-/** Where the log lives, safe to print: the masked URL or the absolute folder. */
-export const describeDatabase = (config: Pick<Config, "databaseUrl" | "dataDir">): string =>
-  config.databaseUrl !== undefined ? `postgres ${maskUrl(config.databaseUrl)}` : `pglite ${path.resolve(config.dataDir)}`

@@ -19,7 +19,7 @@ export {
   type NewEvent,
   type PayloadSchema
 } from "./event-type.js"
-export { currentVersion, latestVersion, migrate } from "./migrations.js"
+export { currentVersion, logMigrations, migrate, type Migration } from "./migrations.js"
 export { layerPglite, type PgliteOptions } from "./pglite.js"
 export { layerPostgres, type PostgresOptions } from "./postgres.js"
 export { LogCursor, type RecordedEvent } from "./recorded-event.js"

@@ -7,12 +7,15 @@
 import type { Queryable } from "./database.js"
 
 export interface Migration {
+  /** Versions count per component: the log's tables and the engine's evolve apart. */
+  readonly component: string
   readonly version: number
   readonly name: string
   readonly sql: (schema: string) => string
 }
 
 const eventLog: Migration = {
+  component: "log",
   version: 1,
   name: "event log",
   sql: (s) => `
@@ -76,44 +79,51 @@ const eventLog: Migration = {
   `
 }
 
-export const migrations: ReadonlyArray<Migration> = [eventLog]
+export const logMigrations: ReadonlyArray<Migration> = [eventLog]
 
-export const latestVersion = migrations[migrations.length - 1]!.version
-
-/** Applies what is missing; returns the versions it applied (empty when already current). */
+/** Applies what is missing of `migrations`; returns the versions it applied (empty when already current). */
 export const migrate = async (
   db: { transaction<A>(work: (tx: Queryable) => Promise<A>): Promise<A> },
-  schema: string
+  schema: string,
+  migrations: ReadonlyArray<Migration> = logMigrations
 ): Promise<ReadonlyArray<number>> =>
   db.transaction(async (tx) => {
     await tx.query("select pg_advisory_xact_lock(hashtext($1))", [`orrery.migrate.${schema}`])
     await tx.exec(`
       create schema if not exists ${schema};
       create table if not exists ${schema}.migrations (
-        version integer primary key,
+        component text not null,
+        version integer not null,
         name text not null,
-        applied_at timestamptz not null default now()
+        applied_at timestamptz not null default now(),
+        primary key (component, version)
       );`)
     const done = new Set(
-      (await tx.query<{ version: number }>(`select version from ${schema}.migrations`)).map((row) => row.version)
+      (await tx.query<{ component: string; version: number }>(`select component, version from ${schema}.migrations`)).map(
+        (row) => `${row.component}@${row.version}`
+      )
     )
     const applied: Array<number> = []
     for (const migration of migrations) {
-      if (done.has(migration.version)) continue
+      if (done.has(`${migration.component}@${migration.version}`)) continue
       await tx.exec(migration.sql(schema))
-      await tx.query(`insert into ${schema}.migrations (version, name) values ($1, $2)`, [migration.version, migration.name])
+      await tx.query(`insert into ${schema}.migrations (component, version, name) values ($1, $2, $3)`, [
+        migration.component,
+        migration.version,
+        migration.name
+      ])
       applied.push(migration.version)
     }
     return applied
   })
 
-/** The highest applied migration, or 0 when the schema has none (readiness checks). */
-export const currentVersion = async (db: Queryable, schema: string): Promise<number> => {
-  const [row] = await db.query<{ version: number | null }>(
-    `select case when to_regclass($1) is null then null else 0 end as version`,
-    [`${schema}.migrations`]
+/** The highest applied version of a component, or 0 when none is (readiness checks). */
+export const currentVersion = async (db: Queryable, schema: string, component = "log"): Promise<number> => {
+  const [exists] = await db.query<{ present: boolean }>(`select to_regclass($1) is not null as present`, [`${schema}.migrations`])
+  if (exists?.present !== true) return 0
+  const [max] = await db.query<{ version: number | null }>(
+    `select max(version) as version from ${schema}.migrations where component = $1`,
+    [component]
   )
-  if (row?.version === null || row === undefined) return 0
-  const [max] = await db.query<{ version: number | null }>(`select max(version) as version from ${schema}.migrations`)
   return max?.version ?? 0
 }

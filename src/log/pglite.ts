@@ -26,11 +26,29 @@ const asQueryable = (db: Pick<PGlite, "query" | "exec">): Queryable => ({
   }
 })
 
+/**
+ * Statements inside a PGlite transaction must not overlap (the connection is
+ * one wire protocol session); callers may issue several at once, as they do on
+ * postgres.js, so they are chained here.
+ */
+const serialised = (queryable: Queryable): Queryable => {
+  let last: Promise<unknown> = Promise.resolve()
+  const chain = <A>(run: () => Promise<A>): Promise<A> => {
+    const next = last.then(run, run)
+    last = next.catch(() => {})
+    return next
+  }
+  return {
+    query: (text, params) => chain(() => queryable.query(text, params)),
+    exec: (text) => chain(() => queryable.exec(text))
+  }
+}
+
 const wrap = (db: PGlite, location: string): DatabaseShape => ({
   driver: "pglite",
   location,
   ...asQueryable(db),
-  transaction: (work) => db.transaction((tx) => work(asQueryable(tx))),
+  transaction: (work) => db.transaction((tx) => work(serialised(asQueryable(tx)))),
   listen: async (channel, onNotify) => {
     const unlisten = await db.listen(channel, onNotify)
     return () => unlisten()

@@ -1,0 +1,51 @@
+/** The engine's public API: define workflows, run them durably, replay them. */
+import { Layer } from "effect"
+import { type CircuitBreakerOptions, circuitBreakerLayer } from "../activities/circuit-breaker.js"
+import { type Database, type EventLogOptions, layer as eventLogLayer, makeCatalog } from "../log/index.js"
+import { layer as engineLayer } from "./engine.js"
+import { engineEventTypes } from "./records.js"
+import { makeRegistry, WorkflowRegistry } from "./registry.js"
+import { type WorkerOptions, layer as workerLayer } from "./worker.js"
+import type { WorkflowDefinition, WorkflowRequirements } from "./workflow.js"
+import { Effect } from "effect"
+
+export { CircuitBreaker, CircuitOpen, circuitBreakerLayer } from "../activities/circuit-breaker.js"
+export { Engine, EngineRuntime, type HistoryEntry, type InstanceView, type ListFilter, type PendingTask } from "./engine.js"
+export * from "./errors.js"
+export { WorkflowRegistry, registryLayer } from "./registry.js"
+export { Worker, type WorkerOptions } from "./worker.js"
+export { defineActivity, defineWorkflow, streamOf, type ActivityDefinition, type ActivityRun, type WorkflowDefinition } from "./workflow.js"
+
+export interface OrreryOptions<W extends WorkflowDefinition<any>> {
+  readonly workflows: ReadonlyArray<W>
+  readonly schema?: string
+  /** Run a worker in this process (the default), or not (`false`: an API-only process). */
+  readonly worker?: WorkerOptions | false
+  readonly circuitBreaker?: CircuitBreakerOptions
+  readonly leaseMs?: number
+  readonly log?: Omit<EventLogOptions, "schema" | "catalog">
+}
+
+/**
+ * Everything Orrery runs on one database: the log, the registry, the engine and
+ * (unless `worker: false`) a worker. Needs a `Database` layer and the Layers of
+ * the services the workflows' activities use.
+ */
+export const orreryLayer = <W extends WorkflowDefinition<any>>(options: OrreryOptions<W>) => {
+  const schema = options.schema ?? "orrery"
+  const registry = Layer.effect(WorkflowRegistry, makeRegistry(options.workflows))
+  const log = Layer.unwrap(
+    Effect.map(WorkflowRegistry, (workflows) =>
+      eventLogLayer({ ...options.log, schema, catalog: makeCatalog([...engineEventTypes, ...workflows.eventTypes]) })
+    )
+  )
+  const core = engineLayer({ schema, ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }) }).pipe(
+    Layer.provideMerge(log),
+    Layer.provideMerge(registry),
+    Layer.provideMerge(circuitBreakerLayer(options.circuitBreaker))
+  )
+  if (options.worker === false) return core as Layer.Layer<Layer.Success<typeof core>, Layer.Error<typeof core>, Database>
+  return workerLayer<WorkflowRequirements<W>>({ ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }), ...options.worker }).pipe(
+    Layer.provideMerge(core)
+  )
+}

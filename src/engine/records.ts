@@ -1,0 +1,164 @@
+/**
+ * What the engine writes into an instance's stream besides the domain events.
+ *
+ * Inputs drive the machine and are what replay folds over. Records say what the
+ * engine did about a step (activities scheduled, attempts, timers), so that the
+ * history, the inspector and "why is this stuck" can be read from the log alone.
+ * Every row carries `metadata.kind`: "input", "domain" or "record".
+ */
+import { Schema } from "effect"
+import { defineEvent, type RecordedEvent } from "../log/index.js"
+
+const Json = Schema.Unknown
+/** A machine event: a `type` and any JSON beside it. */
+const EventPayload = Schema.StructWithRest(Schema.Struct({ type: Schema.String }), [Schema.Record(Schema.String, Json)])
+
+// Inputs -------------------------------------------------------------------
+
+export const WorkflowStarted = defineEvent(
+  "workflow.started",
+  Schema.Struct({
+    workflowType: Schema.String,
+    instanceId: Schema.String,
+    machineVersion: Schema.Number,
+    input: Json,
+    parent: Schema.optional(Schema.Struct({ workflowType: Schema.String, instanceId: Schema.String, invokeId: Schema.String }))
+  })
+)
+
+export const EventReceived = defineEvent("workflow.event_received", Schema.Struct({ event: EventPayload }))
+
+export const ActivityCompleted = defineEvent(
+  "activity.completed",
+  Schema.Struct({
+    activityId: Schema.String,
+    src: Schema.String,
+    output: Json,
+    attempts: Schema.Number,
+    durationMs: Schema.Number
+  })
+)
+
+export const ActivityFailed = defineEvent(
+  "activity.failed",
+  Schema.Struct({
+    activityId: Schema.String,
+    src: Schema.String,
+    error: Json,
+    attempts: Schema.Number,
+    durationMs: Schema.Number
+  })
+)
+
+export const TimerFired = defineEvent(
+  "timer.fired",
+  Schema.Struct({ timerId: Schema.String, event: EventPayload, dueAt: Schema.String, firedAt: Schema.String })
+)
+
+export const MessageReceived = defineEvent(
+  "message.received",
+  Schema.Struct({ from: Schema.String, event: EventPayload })
+)
+
+// Records ------------------------------------------------------------------
+
+export const ActivityScheduled = defineEvent(
+  "activity.scheduled",
+  Schema.Struct({ activityId: Schema.String, invokeId: Schema.String, src: Schema.String, input: Json })
+)
+
+export const ActivityAttemptFailed = defineEvent(
+  "activity.attempt_failed",
+  Schema.Struct({
+    activityId: Schema.String,
+    src: Schema.String,
+    attempt: Schema.Number,
+    startedAt: Schema.String,
+    durationMs: Schema.Number,
+    error: Json,
+    worker: Schema.String
+  })
+)
+
+export const ActivityIgnored = defineEvent(
+  "activity.ignored",
+  Schema.Struct({ activityId: Schema.String, src: Schema.String, outcome: Schema.Literals(["completed", "failed"]), reason: Schema.String })
+)
+
+export const TimerScheduled = defineEvent(
+  "timer.scheduled",
+  Schema.Struct({ timerId: Schema.String, event: EventPayload, dueAt: Schema.String })
+)
+
+export const TimerCancelled = defineEvent("timer.cancelled", Schema.Struct({ timerId: Schema.String }))
+
+export const MessageSent = defineEvent(
+  "message.sent",
+  Schema.Struct({ to: Schema.String, event: EventPayload, dueAt: Schema.optional(Schema.String) })
+)
+
+export const ChildStarted = defineEvent(
+  "child.requested",
+  Schema.Struct({ invokeId: Schema.String, workflowType: Schema.String, instanceId: Schema.String, input: Json })
+)
+
+export const WorkflowCancelled = defineEvent("workflow.cancelled", Schema.Struct({ reason: Schema.String }))
+
+export const WorkflowFailed = defineEvent(
+  "workflow.failed",
+  Schema.Struct({ reason: Schema.String, activityId: Schema.optional(Schema.String), error: Schema.optional(Json) })
+)
+
+export const WorkflowRetried = defineEvent("workflow.retried", Schema.Struct({ activityId: Schema.String }))
+
+export const engineEventTypes = [
+  WorkflowStarted,
+  EventReceived,
+  ActivityCompleted,
+  ActivityFailed,
+  TimerFired,
+  MessageReceived,
+  ActivityScheduled,
+  ActivityAttemptFailed,
+  ActivityIgnored,
+  TimerScheduled,
+  TimerCancelled,
+  MessageSent,
+  ChildStarted,
+  WorkflowCancelled,
+  WorkflowFailed,
+  WorkflowRetried
+]
+
+export type EntryKind = "input" | "domain" | "record"
+
+export const kindOf = (event: Pick<RecordedEvent, "metadata">): EntryKind =>
+  (event.metadata.kind as EntryKind | undefined) ?? "domain"
+
+/** The machine event an input row stands for; undefined for the start (it goes to initialTransition). */
+export const machineEventOf = (event: Pick<RecordedEvent, "type" | "data">): { type: string; [key: string]: unknown } | undefined => {
+  const data = event.data as Record<string, any>
+  switch (event.type) {
+    case EventReceived.type:
+    case TimerFired.type:
+    case MessageReceived.type:
+      return data.event
+    case ActivityCompleted.type: {
+      const invokeId = invokeIdOf(data.activityId)
+      return { type: `xstate.done.actor.${invokeId}`, output: data.output, actorId: invokeId }
+    }
+    case ActivityFailed.type: {
+      const invokeId = invokeIdOf(data.activityId)
+      return { type: `xstate.error.actor.${invokeId}`, error: data.error, actorId: invokeId }
+    }
+    default:
+      return undefined
+  }
+}
+
+/**
+ * An activity id names one run of an invoke: `<invoke id>@<stream version that spawned it>`.
+ * Re-entering a state reuses the invoke id; the version keeps runs apart.
+ */
+export const activityIdOf = (invokeId: string, spawnedAt: number) => `${invokeId}@${spawnedAt}`
+export const invokeIdOf = (activityId: string) => activityId.slice(0, activityId.lastIndexOf("@"))

@@ -1,0 +1,181 @@
+/**
+ * The engine's own tables, beside the log's: the current state of every
+ * instance (a projection written in the same transaction as its events, so it
+ * is never behind) and the durable to-do list of effects — activities to run,
+ * timers to fire, messages to deliver, children to start — that workers claim
+ * with leases.
+ */
+import type { Migration } from "../log/index.js"
+
+export const engineMigrations: ReadonlyArray<Migration> = [
+  {
+    component: "engine",
+    version: 1,
+    name: "instances and tasks",
+    sql: (s) => `
+      create table ${s}.instances (
+        workflow_type text not null,
+        instance_id text not null,
+        machine_version integer not null,
+        status text not null,
+        state jsonb not null,
+        snapshot jsonb not null,
+        stream_version integer not null,
+        inputs integer not null,
+        parent jsonb,
+        children jsonb not null default '{}',
+        failure jsonb,
+        idempotency_key text,
+        created_at timestamptz not null default now(),
+        updated_at timestamptz not null default now(),
+        primary key (workflow_type, instance_id)
+      );
+      create unique index instances_idempotency on ${s}.instances (workflow_type, idempotency_key)
+        where idempotency_key is not null;
+      create index instances_newest on ${s}.instances (created_at desc, workflow_type, instance_id);
+
+      create table ${s}.tasks (
+        id bigint generated always as identity primary key,
+        kind text not null,
+        stream_id text not null,
+        workflow_type text not null,
+        instance_id text not null,
+        key text not null,
+        payload jsonb not null,
+        due_at timestamptz not null default now(),
+        locked_by text,
+        locked_until timestamptz,
+        attempts integer not null default 0,
+        created_at timestamptz not null default now(),
+        constraint tasks_once unique (stream_id, kind, key)
+      );
+      create index tasks_due on ${s}.tasks (due_at);
+    `
+  }
+]
+
+export type TaskKind = "activity" | "timer" | "message" | "start"
+
+export interface TaskRow {
+  readonly id: number
+  readonly kind: TaskKind
+  readonly stream_id: string
+  readonly workflow_type: string
+  readonly instance_id: string
+  readonly key: string
+  readonly payload: any
+  readonly due_at: Date
+  readonly attempts: number
+}
+
+export interface InstanceRow {
+  readonly workflow_type: string
+  readonly instance_id: string
+  readonly machine_version: number
+  readonly status: InstanceStatus
+  readonly state: unknown
+  readonly snapshot: any
+  readonly stream_version: number
+  readonly inputs: number
+  readonly parent: ParentLink | null
+  /** Child workflows by invoke id. */
+  readonly children: Readonly<Record<string, { readonly workflowType: string; readonly instanceId: string }>>
+  readonly failure: any
+  readonly created_at: Date
+  readonly updated_at: Date
+}
+
+export type InstanceStatus = "running" | "done" | "failed" | "cancelled"
+
+export interface ParentLink {
+  readonly workflowType: string
+  readonly instanceId: string
+  readonly invokeId: string
+}
+
+const taskColumns = "t.id, t.kind, t.stream_id, t.workflow_type, t.instance_id, t.key, t.payload, t.due_at, t.attempts"
+
+export const engineStatements = (s: string) => ({
+  loadInstance: `select * from ${s}.instances where workflow_type = $1 and instance_id = $2`,
+
+  findByIdempotencyKey: `select * from ${s}.instances where workflow_type = $1 and idempotency_key = $2`,
+
+  /** $1 type … the whole row; fails on the primary key when the id is taken. */
+  insertInstance: `
+    insert into ${s}.instances (workflow_type, instance_id, machine_version, status, state, snapshot, stream_version,
+      inputs, parent, children, failure, idempotency_key)
+    values ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7, $8, $9::text::jsonb, $10::text::jsonb, $11::text::jsonb, $12)`,
+
+  /** Guarded by the version the step started from; the log's append guards the same thing. */
+  updateInstance: `
+    update ${s}.instances set status = $3, state = $4::text::jsonb, snapshot = $5::text::jsonb, stream_version = $6,
+      inputs = $7, failure = $8::text::jsonb, children = $9::text::jsonb, updated_at = now()
+    where workflow_type = $1 and instance_id = $2 and stream_version = $10
+    returning stream_version`,
+
+  /** $1 json array of {kind, stream_id, workflow_type, instance_id, key, payload, due_at, locked_by, lease_ms}. */
+  insertTasks: `
+    insert into ${s}.tasks (kind, stream_id, workflow_type, instance_id, key, payload, due_at, locked_by, locked_until)
+    select x.kind, x.stream_id, x.workflow_type, x.instance_id, x.key, x.payload, coalesce(x.due_at, now()), x.locked_by,
+      case when x.locked_by is null then null else now() + x.lease_ms * interval '1 millisecond' end
+    from jsonb_to_recordset($1::text::jsonb) as x(kind text, stream_id text, workflow_type text, instance_id text,
+      key text, payload jsonb, due_at timestamptz, locked_by text, lease_ms integer)
+    on conflict (stream_id, kind, key) do update set payload = excluded.payload, due_at = excluded.due_at,
+      locked_by = excluded.locked_by, locked_until = excluded.locked_until, attempts = 0
+    returning id, kind, key`,
+
+  /** $1 stream, $2 json array of {kind, key}: timers cancelled, activities stopped. */
+  deleteTasks: `
+    delete from ${s}.tasks t using jsonb_to_recordset($2::text::jsonb) as x(kind text, key text)
+    where t.stream_id = $1 and t.kind = x.kind and t.key = x.key
+    returning t.kind, t.key`,
+
+  deleteAllTasks: `delete from ${s}.tasks where stream_id = $1 returning kind, key`,
+
+  /** Consumes a claimed task; no row means the lease was lost or the task cancelled. */
+  consumeTask: `delete from ${s}.tasks where id = $1 and locked_by = $2 returning id`,
+
+  claim: `
+    with due as (
+      select id from ${s}.tasks
+      where due_at <= now() and (locked_until is null or locked_until < now())
+      order by due_at limit $2
+      for update skip locked
+    )
+    update ${s}.tasks t set locked_by = $1, locked_until = now() + $3 * interval '1 millisecond',
+      attempts = t.attempts + case when t.kind = 'activity' then 1 else 0 end
+    from due where t.id = due.id
+    returning ${taskColumns}`,
+
+  /** Milliseconds until the next unclaimed task falls due (null when there is none). */
+  nextDue: `
+    select case when min(due_at) is null then null
+      else greatest(0, extract(epoch from (min(due_at) - clock_timestamp())) * 1000)::float8 end as wait_ms
+    from ${s}.tasks where locked_until is null or locked_until < now()`,
+
+  heartbeat: `
+    update ${s}.tasks set locked_until = now() + $2 * interval '1 millisecond'
+    where locked_by = $1 and id in (select jsonb_array_elements_text($3::text::jsonb)::bigint)
+    returning id`,
+
+  release: `update ${s}.tasks set locked_by = null, locked_until = null where locked_by = $1 and id in (select jsonb_array_elements_text($2::text::jsonb)::bigint)`,
+
+  /** Activity attempts survive a worker's death through this counter. */
+  recordAttempt: `update ${s}.tasks set attempts = $3 where id = $1 and locked_by = $2`,
+
+  pendingTasks: `select kind, key, payload, due_at, locked_by, attempts from ${s}.tasks where stream_id = $1 order by id`,
+
+  list: `
+    select workflow_type, instance_id, machine_version, status, state, snapshot, stream_version, inputs, parent, children,
+      failure, created_at, updated_at
+    from ${s}.instances
+    where ($1::text is null or workflow_type = $1) and ($2::text is null or status = $2)
+      and ($3::text is null or state = to_jsonb($3::text) or (jsonb_typeof(state) = 'object' and state ? $3::text))
+      and ($4::timestamptz is null or (created_at, workflow_type, instance_id) < ($4::timestamptz, $5::text, $6::text))
+    order by created_at desc, workflow_type desc, instance_id desc
+    limit $7`,
+
+  notifyTasks: `select pg_notify($1, '')`
+})
+
+export type EngineStatements = ReturnType<typeof engineStatements>

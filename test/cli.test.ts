@@ -1,0 +1,290 @@
+/**
+ * The `orrery` command as a real subprocess (through tsx, so no build is needed):
+ * what it prints, its exit codes, and what it leaves on disk.
+ */
+import { PGlite } from "@electric-sql/pglite"
+import { type ChildProcess, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import postgres from "postgres"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { settings } from "../src/config.js"
+import { drivers, postgresUrl } from "./support/drivers.js"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
+const main = path.join(root, "src/cli/main.ts")
+
+let tmp: string
+beforeAll(() => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), "orrery-cli-"))
+})
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
+
+let folders = 0
+const freshDataDir = () => path.join(tmp, `data-${++folders}`)
+
+/** The caller's own Orrery settings must not leak into these runs. */
+const baseEnv = () => {
+  const env = { ...process.env }
+  for (const setting of Object.values(settings)) delete env[setting.env]
+  delete env.CI
+  return env
+}
+
+// A failed test may leave its server running; nothing outlives the file.
+const running = new Set<ChildProcess>()
+afterAll(() => {
+  for (const child of running) child.kill("SIGKILL")
+})
+
+interface Run {
+  readonly child: ChildProcess
+  /** Output so far. */
+  readonly stdout: () => string
+  readonly stderr: () => string
+  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
+  /** Resolves once stdout has a line matching `pattern`; rejects if the process ends first. */
+  readonly waitFor: (pattern: RegExp) => Promise<void>
+}
+
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Run => {
+  const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
+    cwd: root,
+    env: { ORRERY_DATA_DIR: freshDataDir(), ...baseEnv(), ...env },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  running.add(child)
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (chunk) => (stdout += chunk))
+  child.stderr!.on("data", (chunk) => (stderr += chunk))
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on("close", (code, signal) => {
+      running.delete(child)
+      resolve({ code, signal })
+    })
+  )
+  const waitFor = (pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => {
+        if (stdout.split("\n").some((line) => pattern.test(line))) resolve()
+      }
+      child.stdout!.on("data", check)
+      check()
+      void exited.then(() => reject(new Error(`exited before printing ${pattern}: ${stdout}${stderr}`)))
+    })
+  return { child, stdout: () => stdout, stderr: () => stderr, exited, waitFor }
+}
+
+/** Runs to the end. */
+const complete = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
+  const run = cli(args, env)
+  const { code } = await run.exited
+  return { code, stdout: run.stdout(), stderr: run.stderr() }
+}
+
+/** A refusal: a non-zero exit, nothing on stdout, exactly one line on stderr and no stack frames. */
+const expectOneLine = (result: { code: number | null; stdout: string; stderr: string }, code: number): string => {
+  expect(result.code).toBe(code)
+  expect(result.stdout).toBe("")
+  const lines = result.stderr.split("\n").filter((line) => line !== "")
+  expect(lines).toHaveLength(1)
+  expect(result.stderr).not.toMatch(/^\s+at /m)
+  return lines[0]!
+}
+
+const migrationsIn = async (dataDir: string) => {
+  const db = await PGlite.create({ dataDir })
+  try {
+    return (await db.query<{ version: number; name: string }>("select version, name from orrery.migrations order by version")).rows
+  } finally {
+    await db.close()
+  }
+}
+
+const lockOf = (dataDir: string) => `${dataDir}.lock`
+
+// Short-lived processes that share nothing: run side by side.
+describe.concurrent("help", () => {
+  it("lists the commands", async () => {
+    const result = await complete(["--help"])
+    expect(result.code).toBe(0)
+    expect(result.stdout).toMatch(/^ {2}start +\S/m)
+    expect(result.stdout).toMatch(/^ {2}migrate +\S/m)
+  })
+
+  it("start --help lists every variable with its flag", async () => {
+    const result = await complete(["start", "--help"])
+    expect(result.code).toBe(0)
+    for (const name of ["DATABASE_URL", "ORRERY_DATA_DIR", "ORRERY_HOST", "ORRERY_PORT", "ORRERY_TOKENS", "LOG_LEVEL"]) {
+      expect(result.stdout).toContain(name)
+    }
+    for (const setting of Object.values(settings)) expect(result.stdout).toMatch(new RegExp(`${setting.flag} \\S+ +${setting.env} `))
+  })
+
+  it("refuses an unknown command and an unknown flag in one line", async () => {
+    expect(expectOneLine(await complete(["serve"]), 2)).toBe(`orrery: unknown command "serve"; run orrery --help`)
+    expect(expectOneLine(await complete(["migrate", "--port", "1"]), 2)).toBe("orrery: unknown flag --port; run orrery migrate --help")
+  })
+})
+
+describe.concurrent("configuration errors", () => {
+  it("start with ORRERY_PORT=abc names ORRERY_PORT", async () => {
+    const line = expectOneLine(await complete(["start"], { ORRERY_PORT: "abc" }), 2)
+    expect(line).toBe(`orrery: ORRERY_PORT must be a port number (1-65535), got "abc"`)
+  })
+
+  it("a bad flag names the flag and its variable", async () => {
+    const line = expectOneLine(await complete(["start", "--port=99999"], { ORRERY_PORT: "8080" }), 2)
+    expect(line).toBe(`orrery: --port (ORRERY_PORT) must be a port number (1-65535), got "99999"`)
+  })
+
+  it("a DATABASE_URL that is not postgres is refused with its password masked", async () => {
+    const line = expectOneLine(await complete(["migrate"], { DATABASE_URL: "mysql://u:secret@127.0.0.1/db" }), 2)
+    expect(line).toBe(`orrery: DATABASE_URL must start with postgres:// or postgresql://, got "mysql://u:***@127.0.0.1/db"`)
+  })
+
+  it("a malformed ORRERY_TOKENS is refused without printing the token", async () => {
+    const secret = "s3cret-token-value-0123456789"
+    const line = expectOneLine(await complete(["start"], { ORRERY_TOKENS: `ci:admin:${secret}` }), 2)
+    expect(line).toBe("orrery: ORRERY_TOKENS entry 1 must have the role read or operate")
+  })
+
+  it("an unknown LOG_LEVEL is refused", async () => {
+    const line = expectOneLine(await complete(["migrate"], { LOG_LEVEL: "loud" }), 2)
+    expect(line).toMatch(/^orrery: LOG_LEVEL must be one of trace, debug, info, warn, error, fatal, got "loud"$/)
+  })
+})
+
+describe.concurrent("an unreachable database", () => {
+  it("start exits 1 with one line naming the URL, password masked", async () => {
+    const line = expectOneLine(await complete(["start"], { DATABASE_URL: "postgres://u:secret@127.0.0.1:1/x" }), 1)
+    expect(line).toContain("127.0.0.1:1")
+    expect(line).toContain("postgres://u:***@127.0.0.1:1/x")
+    expect(line).not.toContain("secret")
+  })
+
+  it("migrate too", async () => {
+    const line = expectOneLine(await complete(["migrate"], { DATABASE_URL: "postgresql://u:secret@127.0.0.1:1/x" }), 1)
+    expect(line).toMatch(/^orrery: cannot reach Postgres at postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/x: /)
+  })
+})
+
+describe("on PGlite", () => {
+  it("migrate applies the migrations to a new folder and exits 0", async () => {
+    const dataDir = freshDataDir()
+    const result = await complete(["migrate"], { ORRERY_DATA_DIR: dataDir })
+    expect(result).toEqual({
+      code: 0,
+      stdout: `event log: pglite at ${dataDir}: applied migration 1, now at version 1\n`,
+      stderr: ""
+    })
+    expect(await migrationsIn(dataDir)).toContainEqual({ version: 1, name: "event log" })
+    expect(fs.existsSync(lockOf(dataDir))).toBe(false)
+  })
+
+  it("migrate twice is idempotent", async () => {
+    const dataDir = freshDataDir()
+    const first = await complete(["migrate", "--data-dir", dataDir])
+    expect(first.code).toBe(0)
+    const applied = await migrationsIn(dataDir)
+    const second = await complete(["migrate", "--data-dir", dataDir])
+    expect(second).toEqual({
+      code: 0,
+      stdout: `event log: pglite at ${dataDir} is up to date, migration version 1\n`,
+      stderr: ""
+    })
+    expect(await migrationsIn(dataDir)).toEqual(applied)
+  })
+
+  it("start reports where the log lives, holds the folder, and on SIGTERM exits 0 releasing it", async () => {
+    const dataDir = freshDataDir()
+    const token = "tok-0123456789abcdef"
+    const run = cli(["start"], { ORRERY_DATA_DIR: dataDir, ORRERY_TOKENS: `ci:operate:${token}`, ORRERY_PORT: "7400" })
+    await run.waitFor(/^running/)
+    expect(run.stdout()).toBe(
+      [
+        `event log: pglite at ${dataDir}, migration version 1`,
+        "tokens: ci (operate); log level info",
+        "not serving yet: the engine and the HTTP server on 127.0.0.1:7400 come in a later version",
+        "running; stop with Ctrl-C or SIGTERM",
+        ""
+      ].join("\n")
+    )
+    expect(fs.readFileSync(lockOf(dataDir), "utf8")).toBe(String(run.child.pid))
+    run.child.kill("SIGTERM")
+    expect(await run.exited).toEqual({ code: 0, signal: null })
+    expect(run.stdout()).toMatch(/\nstopped\n$/)
+    expect(run.stderr()).toBe("")
+    expect(fs.existsSync(lockOf(dataDir))).toBe(false)
+    // Closed cleanly: the folder opens again and is current.
+    expect(await migrationsIn(dataDir)).toContainEqual({ version: 1, name: "event log" })
+  })
+
+  it("a repeated SIGINT (the terminal's and npm's) still closes cleanly", async () => {
+    const dataDir = freshDataDir()
+    const run = cli(["start"], { ORRERY_DATA_DIR: dataDir })
+    await run.waitFor(/^running/)
+    run.child.kill("SIGINT")
+    run.child.kill("SIGINT")
+    expect(await run.exited).toEqual({ code: 0, signal: null })
+    expect(run.stderr()).toBe("")
+    expect(fs.existsSync(lockOf(dataDir))).toBe(false)
+  })
+
+  it("a second start on the same folder is refused in one line while the first keeps running", async () => {
+    const dataDir = freshDataDir()
+    const first = cli(["start"], { ORRERY_DATA_DIR: dataDir })
+    await first.waitFor(/^running/)
+    const line = expectOneLine(await complete(["start"], { ORRERY_DATA_DIR: dataDir }), 1)
+    expect(line).toBe(
+      `orrery: cannot open the embedded database at ${dataDir}: the data folder ${dataDir} is in use by process ${first.child.pid}; stop it or choose another ORRERY_DATA_DIR`
+    )
+    expect(first.child.exitCode).toBeNull()
+    first.child.kill("SIGTERM")
+    expect((await first.exited).code).toBe(0)
+  })
+})
+
+// Only where a Postgres answers, like the log suite (under CI=true, test/support/drivers.ts fails the run without one).
+if (drivers.includes("postgres")) describe("on Postgres", () => {
+  const database = `orrery_cli_${randomBytes(6).toString("hex")}`
+  const admin = postgres(postgresUrl, { max: 1, onnotice: () => {} })
+  const url = new URL(postgresUrl)
+  url.pathname = `/${database}`
+
+  beforeAll(async () => {
+    await admin.unsafe(`create database ${database}`)
+  })
+  afterAll(async () => {
+    await admin.unsafe(`drop database if exists ${database} with (force)`)
+    await admin.end()
+  })
+
+  it("migrate, migrate again, then start and stop", async () => {
+    const env = { DATABASE_URL: url.toString() }
+    const location = url.toString()
+    expect(await complete(["migrate"], env)).toEqual({
+      code: 0,
+      stdout: `event log: postgres at ${location}: applied migration 1, now at version 1\n`,
+      stderr: ""
+    })
+    expect((await complete(["migrate"], env)).stdout).toBe(
+      `event log: postgres at ${location} is up to date, migration version 1\n`
+    )
+    const run = cli(["start"], env)
+    await run.waitFor(/^running/)
+    expect(run.stdout()).toMatch(new RegExp(`^event log: postgres at ${location.replace(/[.?*+^$()[\]\\|{}]/g, "\\$&")}, migration version 1\n`))
+    run.child.kill("SIGTERM")
+    expect(await run.exited).toEqual({ code: 0, signal: null })
+    const sql = postgres(url.toString(), { max: 1 })
+    try {
+      expect((await sql`select version, name from orrery.migrations`).map((row) => ({ ...row }))).toContainEqual({ version: 1, name: "event log" })
+    } finally {
+      await sql.end()
+    }
+  })
+})

@@ -1,0 +1,113 @@
+/** Small workflows that exercise the engine: activities, timers, children, errors. */
+import { Effect, Schema } from "effect"
+import { assign, emit, fromPromise, setup } from "xstate"
+import { defineActivity, defineWorkflow } from "../../src/engine/index.js"
+import { defineEvent } from "../../src/log/index.js"
+
+/** Stand-in logic: the engine runs the activity; XState only needs a name. */
+const activity = fromPromise<any, any>(async () => {
+  throw new Error("activities run in Orrery's workers")
+})
+
+export const Charged = defineEvent("test.charged", Schema.Struct({ amount: Schema.Number, chargeId: Schema.String }))
+export const Shipped = defineEvent("test.shipped", Schema.Struct({ trackingId: Schema.String }))
+export const Cancelled = defineEvent("test.cancelled", Schema.Struct({ reason: Schema.String }))
+
+export class Declined extends Schema.TaggedError<Declined>()("Declined", { reason: Schema.String }) {}
+
+export const paymentMachine = setup({
+  types: {} as {
+    context: { amount: number; chargeId?: string; trackingId?: string; reason?: string }
+    input: { amount: number }
+    events: { type: "CANCEL"; reason: string } | { type: "DELIVERED" }
+    emitted:
+      | { type: "test.charged"; amount: number; chargeId: string }
+      | { type: "test.shipped"; trackingId: string }
+      | { type: "test.cancelled"; reason: string }
+  },
+  actors: { charge: activity, ship: activity },
+  delays: { paymentWindow: 60_000 }
+}).createMachine({
+  id: "payment",
+  initial: "charging",
+  context: ({ input }) => ({ amount: input.amount }),
+  states: {
+    charging: {
+      invoke: {
+        id: "charge",
+        src: "charge",
+        input: ({ context }: { context: { amount: number } }) => ({ amount: context.amount }),
+        onDone: {
+          target: "shipping",
+          actions: [
+            assign({ chargeId: ({ event }) => (event.output as { chargeId: string }).chargeId }),
+            emit(({ context, event }) => ({ type: "test.charged", amount: context.amount, chargeId: (event.output as { chargeId: string }).chargeId }))
+          ]
+        },
+        onError: {
+          target: "cancelled",
+          actions: [
+            assign({ reason: ({ event }) => (event.error as { reason?: string }).reason ?? "failed" }),
+            emit(({ event }) => ({ type: "test.cancelled", reason: (event.error as { reason?: string }).reason ?? "failed" }))
+          ]
+        }
+      },
+      after: { paymentWindow: { target: "cancelled", actions: emit({ type: "test.cancelled", reason: "timeout" }) } },
+      on: { CANCEL: { target: "cancelled", actions: emit(({ event }) => ({ type: "test.cancelled", reason: event.reason })) } }
+    },
+    shipping: {
+      invoke: {
+        id: "ship",
+        src: "ship",
+        input: ({ context }: { context: { chargeId?: string } }) => ({ chargeId: context.chargeId }),
+        onDone: {
+          target: "shipped",
+          actions: [
+            assign({ trackingId: ({ event }) => (event.output as { trackingId: string }).trackingId }),
+            emit(({ event }) => ({ type: "test.shipped", trackingId: (event.output as { trackingId: string }).trackingId }))
+          ]
+        }
+      }
+    },
+    shipped: { on: { DELIVERED: "delivered" } },
+    delivered: { type: "final", output: ({ context }) => ({ trackingId: context.trackingId }) },
+    cancelled: { type: "final" }
+  }
+})
+
+/** A payment gateway that counts side effects by idempotency key. */
+export class Gateway {
+  readonly charges = new Map<string, number>()
+  charge(key: string, amount: number) {
+    this.charges.set(key, (this.charges.get(key) ?? 0) + 1)
+    return { chargeId: `ch_${key.length}_${amount}` }
+  }
+}
+
+export const paymentWorkflow = (gateway: Gateway, options: { declineOver?: number; slowMs?: number } = {}) =>
+  defineWorkflow({
+    type: "payment",
+    version: 1,
+    kind: "saga",
+    machine: paymentMachine,
+    events: {
+      input: Schema.Struct({ amount: Schema.Number.check(Schema.isGreaterThan(0)) }),
+      accepts: { CANCEL: Schema.Struct({ reason: Schema.String }), DELIVERED: Schema.Struct({}) },
+      emits: [Charged, Shipped, Cancelled]
+    },
+    activities: {
+      charge: defineActivity({
+        run: (input: { amount: number }, run) =>
+          Effect.gen(function*() {
+            if (options.slowMs !== undefined) yield* Effect.sleep(`${options.slowMs} millis`)
+            if (options.declineOver !== undefined && input.amount > options.declineOver) {
+              return yield* new Declined({ reason: "insufficient funds" })
+            }
+            return gateway.charge(run.idempotencyKey, input.amount)
+          }),
+        error: Declined,
+        nonRetryable: ["Declined"]
+      }),
+      ship: defineActivity({ run: (input: { chargeId: string }) => Effect.succeed({ trackingId: `trk-${input.chargeId}` }) })
+    }
+  })

@@ -1,0 +1,31 @@
+/** Runs a test body against a whole Orrery (log, engine, worker) on one driver and a fresh schema. */
+import { Effect, Layer } from "effect"
+import type { WorkflowDefinition } from "../../src/engine/index.js"
+import { type OrreryOptions, orreryLayer } from "../../src/engine/index.js"
+import { databaseLayer, type Driver, freshSchema } from "./drivers.js"
+
+export const withOrrery = <A, E, W extends WorkflowDefinition<any>>(
+  driver: Driver,
+  options: Omit<OrreryOptions<W>, "schema"> & { readonly services?: Layer.Layer<any, never, never>; readonly schema?: string },
+  body: Effect.Effect<A, E, any>
+): Promise<A> => {
+  const schema = options.schema ?? freshSchema()
+  const orrery = orreryLayer({ ...options, schema }).pipe(
+    Layer.provide(databaseLayer(driver, schema)),
+    Layer.provide(options.services ?? Layer.empty),
+    Layer.orDie
+  ) as Layer.Layer<any, never, never>
+  return Effect.runPromise(Effect.scoped(body.pipe(Effect.provide(orrery))) as Effect.Effect<A, E, never>)
+}
+
+/** Polls an effect until its value satisfies `done`. */
+export const until = <A, E, R>(read: Effect.Effect<A, E, R>, done: (value: A) => boolean, timeoutMs = 15_000) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + timeoutMs
+    while (true) {
+      const value = yield* read
+      if (done(value)) return value
+      if (Date.now() > deadline) return yield* Effect.die(new Error(`timed out; last value: ${JSON.stringify(value)}`))
+      yield* Effect.sleep("10 millis")
+    }
+  })
