@@ -86,13 +86,18 @@ export interface EventCatalog {
   readonly types: ReadonlyArray<EventType>
 }
 
+/** Two declarations of one event type agree when their JSON shapes do (domains declare shared events apart). */
+const sameShape = (a: PayloadSchema, b: PayloadSchema) =>
+  a === b || JSON.stringify(Schema.toJsonSchemaDocument(a)) === JSON.stringify(Schema.toJsonSchemaDocument(b))
+
 export const makeCatalog = (types: Iterable<EventType>): EventCatalog => {
   const byKey = new Map<string, EventType>()
   for (const eventType of types) {
     const key = `${eventType.type}@${eventType.schemaVersion}`
     const known = byKey.get(key)
-    if (known !== undefined && known.schema !== eventType.schema) {
-      throw new Error(`event type ${key} is declared twice with different schemas`)
+    if (known !== undefined) {
+      if (!sameShape(known.schema, eventType.schema)) throw new Error(`event type ${key} is declared twice with different schemas`)
+      continue
     }
     byKey.set(key, eventType)
   }

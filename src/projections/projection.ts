@@ -1,0 +1,136 @@
+/**
+ * Projections: read models built from domain events by a durable subscription.
+ *
+ * A projection owns some tables, declares the event types it reads and applies
+ * each event inside a transaction that also marks the event applied, so that
+ * at-least-once delivery never applies an event twice. Rebuilding drops its
+ * rows and replays the whole log into it.
+ */
+import { Context, Effect, Layer, type Scope } from "effect"
+import { Database, EventLog, type Queryable, type RecordedEvent, type StoreUnavailable } from "../log/index.js"
+import { fromDriver } from "../log/event-log.js"
+
+export interface Projection {
+  readonly name: string
+  /** The event types it reads. */
+  readonly types: ReadonlyArray<string>
+  /** Creates its tables if missing (idempotent); `s` is the schema to create them in. */
+  readonly setup: (s: string) => string
+  /** Removes its rows (not its tables), before a rebuild. */
+  readonly reset: (s: string) => string
+  /** Applies one event; runs inside a transaction, so use `tx` only. */
+  readonly apply: (tx: Queryable, s: string, event: RecordedEvent) => Promise<void>
+}
+
+export const defineProjection = (projection: Projection): Projection => projection
+
+export interface ProjectionsShape {
+  readonly schema: string
+  readonly all: ReadonlyArray<Projection>
+  /** Drops a projection's rows and replays the whole log into it; resolves when it has caught up. */
+  readonly rebuild: (name: string) => Effect.Effect<{ readonly events: number }, StoreUnavailable | UnknownProjection>
+  /** Resolves once every projection has applied everything committed before the call. */
+  readonly caughtUp: Effect.Effect<void, StoreUnavailable>
+}
+
+export class Projections extends Context.Service<Projections, ProjectionsShape>()("orrery/projections/Projections") {}
+
+export class UnknownProjection extends Error {
+  readonly _tag = "UnknownProjection"
+  constructor(readonly projectionName: string) {
+    super(`no projection named ${projectionName}`)
+  }
+}
+
+const setupSql = (s: string) => `
+  create table if not exists ${s}.projection_applied (
+    projection text not null,
+    event_id uuid not null,
+    primary key (projection, event_id)
+  );`
+
+const subscriptionOf = (projection: Projection) => `projection:${projection.name}`
+
+const make = Effect.fnUntraced(function*(projections: ReadonlyArray<Projection>, schema: string) {
+  const db = yield* Database
+  const log = yield* EventLog
+  yield* fromDriver(db, () =>
+    db.transaction(async (tx) => {
+      await tx.query("select pg_advisory_xact_lock(hashtext($1))", [`orrery.projections.${schema}`])
+      await tx.exec(setupSql(schema))
+      for (const projection of projections) await tx.exec(projection.setup(schema))
+    })
+  )
+
+  const applyOnce = (projection: Projection, event: RecordedEvent) =>
+    fromDriver(db, () =>
+      db.transaction(async (tx) => {
+        const fresh = await tx.query(
+          `insert into ${schema}.projection_applied (projection, event_id) values ($1, $2::uuid) on conflict do nothing returning event_id`,
+          [projection.name, event.eventId]
+        )
+        if (fresh.length > 0) await projection.apply(tx, schema, event)
+      })
+    )
+
+  const positions = new Map<string, Effect.Effect<{ transactionId: string; position: number }>>()
+  const start = (projection: Projection): Effect.Effect<void, StoreUnavailable, Scope.Scope> =>
+    log
+      .subscribe(subscriptionOf(projection), (event) => applyOnce(projection, event), { types: projection.types, retryDelay: "50 millis" })
+      .pipe(Effect.map((subscription) => void positions.set(projection.name, subscription.position)))
+
+  for (const projection of projections) yield* start(projection)
+
+  const caughtUp = Effect.gen(function*() {
+    const head = yield* log.headCursor
+    // A projection with no matching events past `head` never moves its cursor there: check the log instead.
+    for (const projection of projections) {
+      while (true) {
+        const position = yield* positions.get(projection.name)!
+        const remaining = yield* log.readAll({ after: position, limit: 1, types: projection.types })
+        const next = remaining.events[0]
+        if (next === undefined || BigInt(next.transactionId) > BigInt(head.transactionId) || (next.transactionId === head.transactionId && next.position > head.position)) break
+        yield* Effect.sleep("10 millis")
+      }
+    }
+  }).pipe(Effect.catchTag("IntegrityError", Effect.die), Effect.catchTag("InvalidEvent", Effect.die))
+
+  const service: ProjectionsShape = {
+    schema,
+    all: projections,
+    caughtUp,
+    rebuild: (name) =>
+      Effect.gen(function*() {
+        const projection = projections.find((candidate) => candidate.name === name)
+        if (projection === undefined) return yield* Effect.fail(new UnknownProjection(name))
+        yield* fromDriver(db, () =>
+          db.transaction(async (tx) => {
+            await tx.exec(projection.reset(schema))
+            await tx.query(`delete from ${schema}.projection_applied where projection = $1`, [projection.name])
+            await tx.query(`update ${schema}.subscriptions set transaction_id = '0', position = 0 where name = $1`, [subscriptionOf(projection)])
+          })
+        )
+        // The running subscription keeps its in-memory cursor: replay here, synchronously, then let it continue.
+        let after = { transactionId: "0", position: 0 }
+        let events = 0
+        while (true) {
+          const page = yield* log.readAll({ after, limit: 1000, types: projection.types }).pipe(
+            Effect.catchTag("IntegrityError", Effect.die),
+            Effect.catchTag("InvalidEvent", Effect.die)
+          )
+          for (const event of page.events) {
+            yield* applyOnce(projection, event)
+            events++
+          }
+          if (page.events.length === 0) break
+          after = page.next
+        }
+        return { events }
+      })
+  }
+  return service
+})
+
+/** Runs these projections (in the log's schema) for as long as the layer lives. */
+export const projectionsLayer = (projections: ReadonlyArray<Projection>, schema = "orrery") =>
+  Layer.effect(Projections, make(projections, schema))
