@@ -14,7 +14,7 @@ export { Engine, EngineRuntime, type HistoryEntry, type InstanceView, type ListF
 export * from "./errors.js"
 export { WorkflowRegistry, registryLayer } from "./registry.js"
 export { Worker, type WorkerOptions } from "./worker.js"
-export { defineActivity, defineWorkflow, streamOf, type ActivityDefinition, type ActivityRun, type WorkflowDefinition } from "./workflow.js"
+export { activityLogic, defineActivity, defineWorkflow, streamOf, type ActivityDefinition, type ActivityRun, type WorkflowDefinition } from "./workflow.js"
 
 export interface OrreryOptions<W extends WorkflowDefinition<any>> {
   readonly workflows: ReadonlyArray<W>

@@ -3,7 +3,7 @@
  * accepts and emits, and the Effect programs behind the activities it invokes.
  */
 import { type Duration, type Effect, Schedule, Schema } from "effect"
-import type { AnyStateMachine } from "xstate"
+import { type AnyStateMachine, fromPromise } from "xstate"
 import type { EventType, PayloadSchema } from "../log/index.js"
 
 /** What an activity's program learns about the run it serves. */
@@ -38,6 +38,16 @@ export const defaultRetry: Schedule.Schedule<unknown, unknown> = Schedule.max([
 ]) as Schedule.Schedule<unknown, unknown>
 
 export const defineActivity = <R = never>(definition: ActivityDefinition<R>): ActivityDefinition<R> => definition
+
+/**
+ * The actor a machine names in `setup({ actors })` for an activity: XState needs
+ * logic to type the invoke; Orrery's workers run the real program, so this one
+ * never runs inside the engine (tests swap it with `machine.provide`).
+ */
+export const activityLogic = <Input = unknown, Output = unknown>() =>
+  fromPromise<Output, Input>(async () => {
+    throw new Error("this activity runs in Orrery's workers, not in XState")
+  })
 
 export interface WorkflowEvents {
   /** The start input; validated before anything is written. */

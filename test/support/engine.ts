@@ -2,15 +2,22 @@
 import { Effect, Layer } from "effect"
 import type { WorkflowDefinition } from "../../src/engine/index.js"
 import { type OrreryOptions, orreryLayer } from "../../src/engine/index.js"
+import { type Projection, projectionsLayer } from "../../src/projections/projection.js"
 import { databaseLayer, type Driver, freshSchema } from "./drivers.js"
 
 export const withOrrery = <A, E, W extends WorkflowDefinition<any>>(
   driver: Driver,
-  options: Omit<OrreryOptions<W>, "schema"> & { readonly services?: Layer.Layer<any, never, never>; readonly schema?: string },
+  options: Omit<OrreryOptions<W>, "schema"> & {
+    readonly services?: Layer.Layer<any, never, never>
+    readonly schema?: string
+    /** Read models to run beside the engine (the `Projections` service). */
+    readonly projections?: ReadonlyArray<Projection>
+  },
   body: Effect.Effect<A, E, any>
 ): Promise<A> => {
   const schema = options.schema ?? freshSchema()
-  const orrery = orreryLayer({ ...options, schema }).pipe(
+  const orrery = projectionsLayer(options.projections ?? [], schema).pipe(
+    Layer.provideMerge(orreryLayer({ ...options, schema })),
     Layer.provide(databaseLayer(driver, schema)),
     Layer.provide(options.services ?? Layer.empty),
     Layer.orDie
