@@ -361,16 +361,19 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
       switch (effect.kind) {
         case "activity": {
           const activityId = R.activityIdOf(effect.invokeId, inputVersion)
-          records.push(R.ActivityScheduled.make({ activityId, invokeId: effect.invokeId, src: effect.src, input: effect.input }, { metadata: meta("record", call, cause) }))
-          tasks.push(task("activity", effect.invokeId, { activityId, src: effect.src, input: effect.input }, null, true))
+          // JSON has no undefined: an invoke without input records null.
+          const input = effect.input ?? null
+          records.push(R.ActivityScheduled.make({ activityId, invokeId: effect.invokeId, src: effect.src, input }, { metadata: meta("record", call, cause) }))
+          tasks.push(task("activity", effect.invokeId, { activityId, src: effect.src, input }, null, true))
           break
         }
         case "child": {
           const previous = children[effect.invokeId]
           const childId = previous === undefined ? `${instanceId}.${effect.invokeId}` : `${instanceId}.${effect.invokeId}.${inputVersion}`
           children[effect.invokeId] = { workflowType: effect.workflowType, instanceId: childId }
-          records.push(R.ChildStarted.make({ invokeId: effect.invokeId, workflowType: effect.workflowType, instanceId: childId, input: effect.input }, { metadata: meta("record", call, cause) }))
-          tasks.push(task("start", childId, { workflowType: effect.workflowType, instanceId: childId, input: effect.input, parent: { workflowType, instanceId, invokeId: effect.invokeId } }, null, true))
+          const input = effect.input ?? null
+          records.push(R.ChildStarted.make({ invokeId: effect.invokeId, workflowType: effect.workflowType, instanceId: childId, input }, { metadata: meta("record", call, cause) }))
+          tasks.push(task("start", childId, { workflowType: effect.workflowType, instanceId: childId, input, parent: { workflowType, instanceId, invokeId: effect.invokeId } }, null, true))
           break
         }
         case "stop": {
@@ -408,7 +411,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
     const status: InstanceStatus = snapshot.status === "done" ? "done" : "running"
     if (status === "done" && loaded.row.parent !== null) {
       const parent = loaded.row.parent
-      tasks.push(task("message", `done:${inputVersion}`, { to: parent, from: stream, event: { type: `xstate.done.actor.${parent.invokeId}`, output: snapshot.output, actorId: parent.invokeId } }, null, true))
+      tasks.push(task("message", `done:${inputVersion}`, { to: parent, from: stream, event: { type: `xstate.done.actor.${parent.invokeId}`, output: snapshot.output ?? null, actorId: parent.invokeId } }, null, true))
     }
     return {
       events: [input, ...domainEvents(loaded.definition, step.emitted, input.eventId, call), ...records],
@@ -701,7 +704,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
         return yield* new InvalidEvent({ eventType: `${definition.type} input`, field: "", reason: `the machine could not start: ${error instanceof Error ? error.message : String(error)}` })
       }
       const started = R.WorkflowStarted.make(
-        { workflowType: definition.type, instanceId, machineVersion: definition.version, input, ...(parent === null ? {} : { parent }) },
+        { workflowType: definition.type, instanceId, machineVersion: definition.version, input: input ?? null, ...(parent === null ? {} : { parent }) },
         { metadata: meta("input", call, { state: step.snapshot.value as never }) }
       )
       const planned = yield* Effect.try({ try: () => plan({ definition, row }, step, started, call, undefined), catch: (error) => error as UnsupportedAction }).pipe(
@@ -751,6 +754,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
       Effect.gen(function*() {
         yield* registry.newest(workflowType)
         const loaded = yield* load(workflowType, instanceId)
+        if (finalStatuses.has(loaded.row.status)) return yield* new InstanceFinal({ workflowType, instanceId, status: loaded.row.status })
         const { type, ...payload } = (typeof raw === "object" && raw !== null ? raw : {}) as { type?: unknown }
         if (typeof type !== "string" || type === "") {
           return yield* new InvalidEvent({ eventType: "event", field: "type", reason: "is missing: an event needs a string type" })

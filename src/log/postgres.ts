@@ -14,8 +14,10 @@ export interface PostgresOptions {
 type Sql = postgres.Sql<Record<string, postgres.PostgresType>>
 
 const asQueryable = (sql: Sql | postgres.TransactionSql): Queryable => ({
+  // postgres.js queries are lazy (sent when awaited); `execute()` sends at once, so that
+  // statements issued together inside a transaction run in the order they were issued.
   query: (text, params = []) =>
-    sql.unsafe(text, params as Array<postgres.ParameterOrJSON<never>>, { prepare: true }) as unknown as Promise<Array<never>>,
+    sql.unsafe(text, params as Array<postgres.ParameterOrJSON<never>>, { prepare: true }).execute() as unknown as Promise<Array<never>>,
   exec: async (text) => {
     await sql.unsafe(text)
   }

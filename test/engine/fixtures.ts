@@ -1,13 +1,10 @@
 /** Small workflows that exercise the engine: activities, timers, children, errors. */
 import { Effect, Schema } from "effect"
-import { assign, emit, fromPromise, setup } from "xstate"
-import { defineActivity, defineWorkflow } from "../../src/engine/index.js"
+import { assign, emit, setup } from "xstate"
+import { activityLogic, defineActivity, defineWorkflow } from "../../src/engine/index.js"
 import { defineEvent } from "../../src/log/index.js"
 
-/** Stand-in logic: the engine runs the activity; XState only needs a name. */
-const activity = fromPromise<any, any>(async () => {
-  throw new Error("activities run in Orrery's workers")
-})
+const activity = activityLogic<any, any>()
 
 export const Charged = defineEvent("test.charged", Schema.Struct({ amount: Schema.Number, chargeId: Schema.String }))
 export const Shipped = defineEvent("test.shipped", Schema.Struct({ trackingId: Schema.String }))
@@ -15,7 +12,7 @@ export const Cancelled = defineEvent("test.cancelled", Schema.Struct({ reason: S
 
 export class Declined extends Schema.TaggedError<Declined>()("Declined", { reason: Schema.String }) {}
 
-export const paymentMachine = setup({
+export const makePaymentMachine = (paymentWindowMs = 60_000) => setup({
   types: {} as {
     context: { amount: number; chargeId?: string; trackingId?: string; reason?: string }
     input: { amount: number }
@@ -26,11 +23,12 @@ export const paymentMachine = setup({
       | { type: "test.cancelled"; reason: string }
   },
   actors: { charge: activity, ship: activity },
-  delays: { paymentWindow: 60_000 }
+  delays: { paymentWindow: paymentWindowMs }
 }).createMachine({
   id: "payment",
   initial: "charging",
   context: ({ input }) => ({ amount: input.amount }),
+  output: ({ context }) => ({ trackingId: context.trackingId }),
   states: {
     charging: {
       invoke: {
@@ -70,7 +68,7 @@ export const paymentMachine = setup({
       }
     },
     shipped: { on: { DELIVERED: "delivered" } },
-    delivered: { type: "final", output: ({ context }) => ({ trackingId: context.trackingId }) },
+    delivered: { type: "final" },
     cancelled: { type: "final" }
   }
 })
@@ -84,12 +82,17 @@ export class Gateway {
   }
 }
 
-export const paymentWorkflow = (gateway: Gateway, options: { declineOver?: number; slowMs?: number } = {}) =>
+export const paymentMachine = makePaymentMachine()
+
+export const paymentWorkflow = (
+  gateway: Gateway,
+  options: { declineOver?: number; slowMs?: number; paymentWindowMs?: number; version?: number } = {}
+) =>
   defineWorkflow({
     type: "payment",
-    version: 1,
+    version: options.version ?? 1,
     kind: "saga",
-    machine: paymentMachine,
+    machine: options.paymentWindowMs === undefined ? paymentMachine : makePaymentMachine(options.paymentWindowMs),
     events: {
       input: Schema.Struct({ amount: Schema.Number.check(Schema.isGreaterThan(0)) }),
       accepts: { CANCEL: Schema.Struct({ reason: Schema.String }), DELIVERED: Schema.Struct({}) },
@@ -109,5 +112,76 @@ export const paymentWorkflow = (gateway: Gateway, options: { declineOver?: numbe
         nonRetryable: ["Declined"]
       }),
       ship: defineActivity({ run: (input: { chargeId: string }) => Effect.succeed({ trackingId: `trk-${input.chargeId}` }) })
+    }
+  })
+
+/** A parent that runs a payment as a child saga and finishes with the child's output. */
+export const Checkout = defineEvent("test.checkout_done", Schema.Struct({ trackingId: Schema.String }))
+
+export const checkoutMachine = setup({
+  types: {} as { context: { amount: number; trackingId?: string }; input: { amount: number } },
+  actors: { payment: paymentMachine }
+}).createMachine({
+  id: "checkout",
+  initial: "paying",
+  context: ({ input }) => ({ amount: input.amount }),
+  states: {
+    paying: {
+      invoke: {
+        id: "pay",
+        src: "payment",
+        input: ({ context }: { context: { amount: number } }) => ({ amount: context.amount }),
+        onDone: {
+          target: "done",
+          actions: [
+            assign({ trackingId: ({ event }) => (event.output as { trackingId: string }).trackingId }),
+            emit(({ event }) => ({ type: "test.checkout_done", trackingId: (event.output as { trackingId: string }).trackingId }))
+          ]
+        },
+        onError: "failed"
+      }
+    },
+    done: { type: "final" },
+    failed: { type: "final" }
+  }
+})
+
+export const checkoutWorkflow = defineWorkflow({
+  type: "checkout",
+  version: 1,
+  kind: "saga",
+  machine: checkoutMachine,
+  events: { input: Schema.Struct({ amount: Schema.Number }), accepts: {}, emits: [Checkout] },
+  activities: {}
+})
+
+/** An activity with no onError: its failure fails the instance, and `retry` runs it again. */
+export class Outage extends Schema.TaggedError<Outage>()("Outage", { service: Schema.String }) {}
+
+export const fragileWorkflow = (state: { failuresLeft: number; calls: number }) =>
+  defineWorkflow({
+    type: "fragile",
+    version: 1,
+    kind: "saga",
+    machine: setup({ actors: { call: activityLogic<unknown, { ok: boolean }>() } }).createMachine({
+      id: "fragile",
+      initial: "calling",
+      states: { calling: { invoke: { id: "call", src: "call", onDone: "done" } }, done: { type: "final" } }
+    }),
+    events: { input: Schema.Struct({}), accepts: {}, emits: [] },
+    activities: {
+      call: defineActivity({
+        run: () =>
+          Effect.suspend(() => {
+            state.calls++
+            if (state.failuresLeft > 0) {
+              state.failuresLeft--
+              return Effect.fail(new Outage({ service: "upstream" }))
+            }
+            return Effect.succeed({ ok: true })
+          }),
+        error: Outage,
+        nonRetryable: ["Outage"]
+      })
     }
   })

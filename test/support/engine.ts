@@ -36,3 +36,34 @@ export const until = <A, E, R>(read: Effect.Effect<A, E, R>, done: (value: A) =>
       yield* Effect.sleep("10 millis")
     }
   })
+
+/**
+ * For tests across restarts: one database for the whole test, and `phase` runs a
+ * body against an Orrery built on it that stops (worker and all) when the body ends.
+ */
+export const withRestarts = <A, E>(
+  driver: Driver,
+  body: (
+    phase: <B, E2, W extends WorkflowDefinition<any>>(
+      options: Omit<OrreryOptions<W>, "schema"> & { readonly services?: Layer.Layer<any, never, never> },
+      effect: Effect.Effect<B, E2, any>
+    ) => Effect.Effect<B, E2>
+  ) => Effect.Effect<A, E, any>
+): Promise<A> => {
+  const schema = freshSchema()
+  return Effect.runPromise(
+    Effect.scoped(
+      Effect.gen(function*() {
+        const database = yield* Layer.build(databaseLayer(driver, schema))
+        return yield* body((options, effect) => {
+          const orrery = orreryLayer({ ...options, schema }).pipe(
+            Layer.provide(Layer.succeedContext(database)),
+            Layer.provide(options.services ?? Layer.empty),
+            Layer.orDie
+          ) as Layer.Layer<any, never, never>
+          return Effect.scoped(effect.pipe(Effect.provide(orrery))) as Effect.Effect<any, any>
+        })
+      })
+    ) as Effect.Effect<A, E, never>
+  )
+}
