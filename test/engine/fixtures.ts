@@ -12,7 +12,8 @@ export const Cancelled = defineEvent("test.cancelled", Schema.Struct({ reason: S
 
 export class Declined extends Schema.TaggedError<Declined>()("Declined", { reason: Schema.String }) {}
 
-export const makePaymentMachine = (paymentWindowMs = 60_000) => setup({
+/** `variant` makes the changed machines replay tests need: another charge event, or no delivery. */
+export const makePaymentMachine = (paymentWindowMs = 60_000, variant: "as-recorded" | "charges-zero" | "never-delivers" = "as-recorded") => setup({
   types: {} as {
     context: { amount: number; chargeId?: string; trackingId?: string; reason?: string }
     input: { amount: number }
@@ -39,7 +40,11 @@ export const makePaymentMachine = (paymentWindowMs = 60_000) => setup({
           target: "shipping",
           actions: [
             assign({ chargeId: ({ event }) => (event.output as { chargeId: string }).chargeId }),
-            emit(({ context, event }) => ({ type: "test.charged", amount: context.amount, chargeId: (event.output as { chargeId: string }).chargeId }))
+            emit(({ context, event }) => ({
+              type: "test.charged",
+              amount: variant === "charges-zero" ? 0 : context.amount,
+              chargeId: (event.output as { chargeId: string }).chargeId
+            }))
           ]
         },
         onError: {
@@ -67,7 +72,7 @@ export const makePaymentMachine = (paymentWindowMs = 60_000) => setup({
         }
       }
     },
-    shipped: { on: { DELIVERED: "delivered" } },
+    shipped: { on: variant === "never-delivers" ? {} : { DELIVERED: "delivered" } },
     delivered: { type: "final" },
     cancelled: { type: "final" }
   }
@@ -86,11 +91,12 @@ export const paymentMachine = makePaymentMachine()
 
 export const paymentWorkflow = (
   gateway: Gateway,
-  options: { declineOver?: number; slowMs?: number; paymentWindowMs?: number; version?: number } = {}
+  options: { declineOver?: number; slowMs?: number; paymentWindowMs?: number; version?: number; snapshotEvery?: number } = {}
 ) =>
   defineWorkflow({
     type: "payment",
     version: options.version ?? 1,
+    ...(options.snapshotEvery === undefined ? {} : { snapshotEvery: options.snapshotEvery }),
     kind: "saga",
     machine: options.paymentWindowMs === undefined ? paymentMachine : makePaymentMachine(options.paymentWindowMs),
     events: {
