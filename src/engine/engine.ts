@@ -159,6 +159,8 @@ export interface EngineOptions {
   readonly schema?: string
   /** How long a worker's claim holds before another may take the task over. */
   readonly leaseMs?: number
+  /** Instances kept live in memory (checked by version on every write); 0 reloads every input from the database. */
+  readonly cacheSize?: number
 }
 
 // ---------------------------------------------------------------------------
@@ -270,11 +272,13 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
 
   /** Live snapshots of recently used instances, keyed by stream; checked against the version on every write. */
   const cache = new Map<string, Loaded>()
+  const cacheSize = options.cacheSize ?? 10_000
   const remember = (loaded: Loaded) => {
+    if (cacheSize === 0) return
     const stream = streamOf(loaded.row.workflow_type, loaded.row.instance_id)
     cache.delete(stream)
     cache.set(stream, loaded)
-    if (cache.size > 10_000) cache.delete(cache.keys().next().value!)
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!)
   }
   const forget = (workflowType: string, instanceId: string) => cache.delete(streamOf(workflowType, instanceId))
 

@@ -24,6 +24,8 @@ export interface OrreryOptions<W extends WorkflowDefinition<any>> {
   readonly worker?: WorkerOptions | false
   readonly circuitBreaker?: CircuitBreakerOptions
   readonly leaseMs?: number
+  /** Live instances kept in memory; 0 reloads every input from the database (the differential tests). */
+  readonly cacheSize?: number
   readonly log?: Omit<EventLogOptions, "schema" | "catalog">
 }
 
@@ -40,7 +42,11 @@ export const orreryLayer = <W extends WorkflowDefinition<any>>(options: OrreryOp
       eventLogLayer({ ...options.log, schema, catalog: makeCatalog([...engineEventTypes, ...workflows.eventTypes]) })
     )
   )
-  const core = engineLayer({ schema, ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }) }).pipe(
+  const core = engineLayer({
+    schema,
+    ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
+    ...(options.cacheSize === undefined ? {} : { cacheSize: options.cacheSize })
+  }).pipe(
     Layer.provideMerge(log),
     Layer.provideMerge(registry),
     Layer.provideMerge(circuitBreakerLayer(options.circuitBreaker))
