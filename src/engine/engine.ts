@@ -18,9 +18,8 @@ import {
   type StoreUnavailable,
   migrate
 } from "../log/index.js"
-import { appendBatch, encodeBatch, fromDriver } from "../log/event-log.js"
+import { encodeBatch, fromDriver } from "../log/event-log.js"
 import { describeIssue, encodePayload } from "../log/event-type.js"
-import { statements } from "../log/statements.js"
 import {
   EventNotAccepted,
   InstanceBusy,
@@ -254,7 +253,6 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
   const registry = yield* WorkflowRegistry
   const schema = options.schema ?? "orrery"
   const leaseMs = options.leaseMs ?? 30_000
-  const logSql = statements(schema)
   const sql = engineStatements(schema)
   yield* fromDriver(db, () => migrate(db, schema, engineMigrations))
 
@@ -445,57 +443,49 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
     // Domain events were validated when planned; engine records take any JSON. A failure here is a bug.
     if (Result.isFailure(batch)) return Effect.die(batch.failure)
     const persisted = persistSnapshot(definition.machine, planned.snapshot)
-    const expected = row.stream_version
-    const newVersion = expected + planned.events.length
-    const persistedJson = JSON.stringify(persisted)
-    const stateJson = JSON.stringify(planned.snapshot.value)
-    const failureJson = planned.failure === null ? null : JSON.stringify(planned.failure)
-    const childrenJson = JSON.stringify(planned.children)
     const snapshotEvery = definition.snapshotEvery ?? 50
+    const instanceRow = {
+      machine_version: row.machine_version,
+      status: planned.status,
+      state: planned.snapshot.value,
+      snapshot: persisted,
+      inputs: planned.inputs,
+      parent: insert?.parent ?? null,
+      children: planned.children,
+      failure: planned.failure,
+      idempotency_key: insert?.idempotencyKey ?? null
+    }
     const taskIds = new Map<string, number>()
     return Effect.tryPromise({
       try: () =>
-        db.transaction(async (tx) => {
-          if (consume !== undefined) {
-            const consumed = await tx.query(sql.consumeTask, [consume.taskId, consume.workerId])
-            if (consumed.length === 0) throw new TaskGone()
-          }
-          const appended = await appendBatch(tx, logSql, stream, insert === undefined ? expected : "no_stream", planned.events.length, batch.success)
-          if (Result.isFailure(appended)) throw appended.failure._tag === "VersionConflict" ? new Conflict() : appended.failure
-          if (appended.success.alreadyStored) return appended.success
-          const pending: Array<Promise<unknown>> = []
-          if (insert !== undefined) {
-            pending.push(tx.query(sql.insertInstance, [row.workflow_type, row.instance_id, row.machine_version, planned.status, stateJson, persistedJson, newVersion, planned.inputs, insert.parent === null ? null : JSON.stringify(insert.parent), childrenJson, failureJson, insert.idempotencyKey]))
-          } else {
-            pending.push(
-              tx.query(sql.updateInstance, [row.workflow_type, row.instance_id, planned.status, stateJson, persistedJson, newVersion, planned.inputs, failureJson, childrenJson, expected]).then((updated) => {
-                if (updated.length === 0) throw new Conflict()
-              })
-            )
-          }
-          if (planned.dropAllTasks) pending.push(tx.query(sql.deleteAllTasks, [stream]))
-          else if (planned.cancel.length > 0) pending.push(tx.query(sql.deleteTasks, [stream, JSON.stringify(planned.cancel)]))
-          if (planned.tasks.length > 0) {
-            pending.push(
-              tx.query<{ id: number; kind: string; key: string }>(sql.insertTasks, [JSON.stringify(planned.tasks)]).then((rows) => {
-                for (const inserted of rows) taskIds.set(`${inserted.kind}:${inserted.key}`, inserted.id)
-              })
-            )
-          }
-          if (planned.inputs % snapshotEvery === 0) {
-            pending.push(tx.query(logSql.saveSnapshot, [stream, newVersion, row.machine_version, persistedJson]))
-          }
-          await Promise.all(pending)
-          return appended.success
-        }),
+        db.query<{ result: { version: number; tasks: Array<{ id: number; kind: string; key: string }> } }>(sql.recordStep, [
+          row.workflow_type,
+          row.instance_id,
+          stream,
+          insert === undefined ? row.stream_version : 0,
+          batch.success,
+          JSON.stringify(instanceRow),
+          consume?.taskId ?? null,
+          consume?.workerId ?? null,
+          JSON.stringify(planned.cancel),
+          planned.dropAllTasks,
+          JSON.stringify(planned.tasks),
+          planned.inputs % snapshotEvery === 0 && insert === undefined ? JSON.stringify(persisted) : null
+        ]),
       catch: (error) => error
     }).pipe(
+      Effect.tap(([row]) =>
+        Effect.sync(() => {
+          for (const inserted of row!.result.tasks) taskIds.set(`${inserted.kind}:${inserted.key}`, inserted.id)
+        })
+      ),
       Effect.catch((error): Effect.Effect<never, Conflict | TaskGone | InstanceExists | StoreUnavailable> => {
-        if (error instanceof Conflict || error instanceof TaskGone) return Effect.fail(error)
-        if ((error as { code?: string }).code === "23505" && insert !== undefined) {
+        const code = (error as { code?: string }).code
+        if (code === "OR002") return Effect.fail(new TaskGone())
+        if ((code === "23505" || code === "OR001") && insert !== undefined) {
           return Effect.fail(new InstanceExists({ workflowType: row.workflow_type, instanceId: row.instance_id }))
         }
-        if ((error as { code?: string }).code === "23505") return Effect.fail(new Conflict())
+        if (code === "23505" || code === "OR001") return Effect.fail(new Conflict())
         return fromDriver(db, () => Promise.reject(error))
       }),
       Effect.tap(() =>

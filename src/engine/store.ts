@@ -50,6 +50,71 @@ export const engineMigrations: ReadonlyArray<Migration> = [
         constraint tasks_once unique (stream_id, kind, key)
       );
       create index tasks_due on ${s}.tasks (due_at);
+
+      -- One step of an instance as one statement (one round trip, its own transaction):
+      -- consume the claimed task, append, move the instance row, cancel and add tasks,
+      -- maybe save a snapshot. Raises OR001 when the instance moved on (re-run the
+      -- input) and OR002 when the claimed task is gone; 23505 from the insert means
+      -- the instance id is taken.
+      create function ${s}.record_step(
+        p_type text, p_id text, p_stream text, p_expected integer, p_batch jsonb, p_row jsonb,
+        p_consume bigint, p_worker text, p_cancel jsonb, p_drop_all boolean, p_tasks jsonb, p_snapshot jsonb
+      ) returns jsonb language plpgsql as $fn$
+      declare
+        v_appended record;
+        v_version integer;
+        v_tasks jsonb;
+      begin
+        if p_consume is not null then
+          delete from ${s}.tasks where id = p_consume and locked_by = p_worker;
+          if not found then raise exception 'task % is gone', p_consume using errcode = 'OR002'; end if;
+        end if;
+        for v_appended in select * from ${s}.append_events(p_stream, p_expected, p_batch) loop
+          if v_appended.outcome <> 'inserted' then
+            raise exception 'stream % is at version %', p_stream, v_appended.head using errcode = 'OR001';
+          end if;
+          v_version := v_appended.stream_version;
+        end loop;
+        if p_expected = 0 then
+          insert into ${s}.instances (workflow_type, instance_id, machine_version, status, state, snapshot, stream_version,
+            inputs, parent, children, failure, idempotency_key)
+          values (p_type, p_id, (p_row->>'machine_version')::integer, p_row->>'status', p_row->'state', p_row->'snapshot',
+            v_version, (p_row->>'inputs')::integer, nullif(p_row->'parent', 'null'::jsonb), p_row->'children',
+            nullif(p_row->'failure', 'null'::jsonb), p_row->>'idempotency_key');
+        else
+          update ${s}.instances set status = p_row->>'status', state = p_row->'state', snapshot = p_row->'snapshot',
+            stream_version = v_version, inputs = (p_row->>'inputs')::integer, children = p_row->'children',
+            failure = nullif(p_row->'failure', 'null'::jsonb), updated_at = now()
+          where workflow_type = p_type and instance_id = p_id and stream_version = p_expected;
+          if not found then raise exception 'instance % moved on', p_stream using errcode = 'OR001'; end if;
+        end if;
+        if p_drop_all then
+          delete from ${s}.tasks where stream_id = p_stream;
+        elsif jsonb_array_length(p_cancel) > 0 then
+          delete from ${s}.tasks t using jsonb_to_recordset(p_cancel) as x(kind text, key text)
+          where t.stream_id = p_stream and t.kind = x.kind and t.key = x.key;
+        end if;
+        if jsonb_array_length(p_tasks) > 0 then
+          with inserted as (
+            insert into ${s}.tasks (kind, stream_id, workflow_type, instance_id, key, payload, due_at, locked_by, locked_until)
+            select x.kind, x.stream_id, x.workflow_type, x.instance_id, x.key, x.payload, coalesce(x.due_at, now()), x.locked_by,
+              case when x.locked_by is null then null else now() + x.lease_ms * interval '1 millisecond' end
+            from jsonb_to_recordset(p_tasks) as x(kind text, stream_id text, workflow_type text, instance_id text,
+              key text, payload jsonb, due_at timestamptz, locked_by text, lease_ms integer)
+            on conflict (stream_id, kind, key) do update set payload = excluded.payload, due_at = excluded.due_at,
+              locked_by = excluded.locked_by, locked_until = excluded.locked_until, attempts = 0
+            returning id, kind, key
+          )
+          select coalesce(jsonb_agg(jsonb_build_object('id', id, 'kind', kind, 'key', key)), '[]'::jsonb) into v_tasks from inserted;
+        end if;
+        if p_snapshot is not null then
+          insert into ${s}.snapshots (stream_id, stream_version, machine_version, state)
+          values (p_stream, v_version, (p_row->>'machine_version')::integer, p_snapshot)
+          on conflict (stream_id, stream_version) do update set state = excluded.state;
+        end if;
+        return jsonb_build_object('version', v_version, 'tasks', coalesce(v_tasks, '[]'::jsonb));
+      end
+      $fn$;
     `
   }
 ]
@@ -96,41 +161,11 @@ export interface ParentLink {
 const taskColumns = "t.id, t.kind, t.stream_id, t.workflow_type, t.instance_id, t.key, t.payload, t.due_at, t.attempts"
 
 export const engineStatements = (s: string) => ({
+  recordStep: `select ${s}.record_step($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7, $8, $9::text::jsonb, $10, $11::text::jsonb, $12::text::jsonb) as result`,
+
   loadInstance: `select * from ${s}.instances where workflow_type = $1 and instance_id = $2`,
 
   findByIdempotencyKey: `select * from ${s}.instances where workflow_type = $1 and idempotency_key = $2`,
-
-  /** $1 type … the whole row; fails on the primary key when the id is taken. */
-  insertInstance: `
-    insert into ${s}.instances (workflow_type, instance_id, machine_version, status, state, snapshot, stream_version,
-      inputs, parent, children, failure, idempotency_key)
-    values ($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7, $8, $9::text::jsonb, $10::text::jsonb, $11::text::jsonb, $12)`,
-
-  /** Guarded by the version the step started from; the log's append guards the same thing. */
-  updateInstance: `
-    update ${s}.instances set status = $3, state = $4::text::jsonb, snapshot = $5::text::jsonb, stream_version = $6,
-      inputs = $7, failure = $8::text::jsonb, children = $9::text::jsonb, updated_at = now()
-    where workflow_type = $1 and instance_id = $2 and stream_version = $10
-    returning stream_version`,
-
-  /** $1 json array of {kind, stream_id, workflow_type, instance_id, key, payload, due_at, locked_by, lease_ms}. */
-  insertTasks: `
-    insert into ${s}.tasks (kind, stream_id, workflow_type, instance_id, key, payload, due_at, locked_by, locked_until)
-    select x.kind, x.stream_id, x.workflow_type, x.instance_id, x.key, x.payload, coalesce(x.due_at, now()), x.locked_by,
-      case when x.locked_by is null then null else now() + x.lease_ms * interval '1 millisecond' end
-    from jsonb_to_recordset($1::text::jsonb) as x(kind text, stream_id text, workflow_type text, instance_id text,
-      key text, payload jsonb, due_at timestamptz, locked_by text, lease_ms integer)
-    on conflict (stream_id, kind, key) do update set payload = excluded.payload, due_at = excluded.due_at,
-      locked_by = excluded.locked_by, locked_until = excluded.locked_until, attempts = 0
-    returning id, kind, key`,
-
-  /** $1 stream, $2 json array of {kind, key}: timers cancelled, activities stopped. */
-  deleteTasks: `
-    delete from ${s}.tasks t using jsonb_to_recordset($2::text::jsonb) as x(kind text, key text)
-    where t.stream_id = $1 and t.kind = x.kind and t.key = x.key
-    returning t.kind, t.key`,
-
-  deleteAllTasks: `delete from ${s}.tasks where stream_id = $1 returning kind, key`,
 
   /** Consumes a claimed task; no row means the lease was lost or the task cancelled. */
   consumeTask: `delete from ${s}.tasks where id = $1 and locked_by = $2 returning id`,

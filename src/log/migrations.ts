@@ -49,6 +49,61 @@ const eventLog: Migration = {
         || coalesce(previous, ''::bytea))
     $$;
 
+    -- One append, as one statement: idempotency keys, the expected version, the hash chain,
+    -- the insert. A function so that the engine can call it inside its own step function.
+    create function ${s}.append_events(p_stream text, p_expected integer, p_batch jsonb)
+    returns table (outcome text, stream_id text, "position" bigint, stream_version integer, transaction_id text, head integer)
+    language plpgsql as $fn$
+    #variable_conflict use_column
+    begin
+      return query
+        with recursive
+        batch as (
+          select e.ord::integer as ord, (e.value->>'event_id')::uuid as event_id, e.value->>'type' as type,
+            (e.value->>'schema_version')::integer as schema_version, e.value->'data' as data, e.value->'metadata' as metadata
+          from jsonb_array_elements(p_batch) with ordinality as e(value, ord)
+        ),
+        existing as (
+          select x.position, x.stream_id, x.stream_version, x.transaction_id from ${s}.events x
+          where x.event_id in (select event_id from batch)
+        ),
+        head as (
+          select coalesce(h.stream_version, 0) as version, h.hash
+          from (select 1) one left join lateral (
+            select stream_version, hash from ${s}.events where stream_id = p_stream order by stream_version desc limit 1
+          ) h on true
+        ),
+        allowed as (
+          select h.version, h.hash from head h
+          where not exists (select 1 from existing) and (p_expected < 0 or h.version = p_expected)
+        ),
+        chain as (
+          select b.ord, a.version + 1 as stream_version,
+            ${s}.event_hash(p_stream, a.version + 1, b.event_id, b.type, b.schema_version, b.data, b.metadata, now(), a.hash) as hash
+          from batch b, allowed a where b.ord = 1
+          union all
+          select b.ord, c.stream_version + 1,
+            ${s}.event_hash(p_stream, c.stream_version + 1, b.event_id, b.type, b.schema_version, b.data, b.metadata, now(), c.hash)
+          from chain c join batch b on b.ord = c.ord + 1
+        ),
+        inserted as (
+          insert into ${s}.events (stream_id, stream_version, event_id, type, schema_version, data, metadata, recorded_at, hash)
+          select p_stream, c.stream_version, b.event_id, b.type, b.schema_version, b.data, b.metadata, now(), c.hash
+          from chain c join batch b using (ord) order by c.ord
+          returning position, stream_version, transaction_id
+        )
+        select 'inserted' as outcome, p_stream as stream_id, i.position, i.stream_version, i.transaction_id::text as transaction_id,
+          (select version from head) as head
+        from inserted i
+        union all
+        select 'existing', x.stream_id, x.position, x.stream_version, x.transaction_id::text, (select version from head) from existing x
+        union all
+        select 'conflict', p_stream, null, null, null, h.version from head h
+        where not exists (select 1 from existing) and not (p_expected < 0 or h.version = p_expected)
+        order by 4;
+    end
+    $fn$;
+
     create table ${s}.snapshots (
       stream_id text not null,
       stream_version integer not null,

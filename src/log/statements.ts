@@ -14,51 +14,7 @@ export const statements = (s: string) => ({
    * {event_id, type, schema_version, data, metadata}. Answers one row per event:
    * `inserted` or `existing` (with its stream), or a single `conflict` row; every row carries the head version.
    */
-  append: `
-    with recursive
-    batch as (
-      select e.ord::integer as ord, (e.value->>'event_id')::uuid as event_id, e.value->>'type' as type,
-        (e.value->>'schema_version')::integer as schema_version, e.value->'data' as data, e.value->'metadata' as metadata
-      from jsonb_array_elements($3::text::jsonb) with ordinality as e(value, ord)
-    ),
-    existing as (
-      select x.position, x.stream_id, x.stream_version, x.transaction_id from ${s}.events x
-      where x.event_id in (select event_id from batch)
-    ),
-    head as (
-      select coalesce(h.stream_version, 0) as version, h.hash
-      from (select 1) one left join lateral (
-        select stream_version, hash from ${s}.events where stream_id = $1 order by stream_version desc limit 1
-      ) h on true
-    ),
-    allowed as (
-      select h.version, h.hash from head h
-      where not exists (select 1 from existing) and ($2::integer < 0 or h.version = $2::integer)
-    ),
-    chain as (
-      select b.ord, a.version + 1 as stream_version,
-        ${s}.event_hash($1, a.version + 1, b.event_id, b.type, b.schema_version, b.data, b.metadata, now(), a.hash) as hash
-      from batch b, allowed a where b.ord = 1
-      union all
-      select b.ord, c.stream_version + 1,
-        ${s}.event_hash($1, c.stream_version + 1, b.event_id, b.type, b.schema_version, b.data, b.metadata, now(), c.hash)
-      from chain c join batch b on b.ord = c.ord + 1
-    ),
-    inserted as (
-      insert into ${s}.events (stream_id, stream_version, event_id, type, schema_version, data, metadata, recorded_at, hash)
-      select $1, c.stream_version, b.event_id, b.type, b.schema_version, b.data, b.metadata, now(), c.hash
-      from chain c join batch b using (ord) order by c.ord
-      returning position, stream_version, transaction_id
-    )
-    select 'inserted' as outcome, $1 as stream_id, i.position, i.stream_version, i.transaction_id::text as transaction_id,
-      (select version from head) as head
-    from inserted i
-    union all
-    select 'existing', x.stream_id, x.position, x.stream_version, x.transaction_id::text, (select version from head) from existing x
-    union all
-    select 'conflict', $1, null, null, null, h.version from head h
-    where not exists (select 1 from existing) and not ($2::integer < 0 or h.version = $2::integer)
-    order by 4`,
+  append: `select * from ${s}.append_events($1, $2::integer, $3::text::jsonb)`,
 
   /** $1 stream, $2 from version, $3 to version. One row before `from` is read only to verify the chain. */
   readStream: `
