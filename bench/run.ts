@@ -32,7 +32,8 @@ interface BenchmarkModule {
 
 /** The known benchmarks. Later issues add `engine` and `http` here. */
 const benchmarks: Record<string, () => Promise<BenchmarkModule>> = {
-  log: () => import("./log.js")
+  log: () => import("./log.js"),
+  engine: () => import("./engine.js")
 }
 
 const known = Object.keys(benchmarks).join(", ")

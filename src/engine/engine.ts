@@ -258,16 +258,6 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
 
   const tasksChannel = `orrery_tasks_${schema}`
   let localWorker: { readonly id: string; readonly take: (tasks: ReadonlyArray<TaskRow>) => void } | undefined
-  let notifying = false
-  const notifyWorkers = () => {
-    if (notifying) return
-    notifying = true
-    queueMicrotask(() => {
-      notifying = false
-      db.query(sql.notifyTasks, [tasksChannel]).catch(() => {})
-    })
-  }
-
   /** Live snapshots of recently used instances, keyed by stream; checked against the version on every write. */
   const cache = new Map<string, Loaded>()
   const cacheSize = options.cacheSize ?? 10_000
@@ -470,7 +460,9 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
           JSON.stringify(planned.cancel),
           planned.dropAllTasks,
           JSON.stringify(planned.tasks),
-          planned.inputs % snapshotEvery === 0 && insert === undefined ? JSON.stringify(persisted) : null
+          planned.inputs % snapshotEvery === 0 && insert === undefined ? JSON.stringify(persisted) : null,
+          // Tasks nobody in this process took: wake the other processes' workers (PGlite has no others).
+          db.driver === "postgres" && planned.tasks.some((t) => t.locked_by === null) ? tasksChannel : null
         ]),
       catch: (error) => error
     }).pipe(
@@ -491,7 +483,6 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
       Effect.tap(() =>
         Effect.sync(() => {
           const local = planned.tasks.filter((t) => t.locked_by !== null)
-          if (planned.tasks.length > local.length) notifyWorkers()
           if (local.length > 0 && localWorker !== undefined) {
             localWorker.take(
               local.map((t) => ({ id: taskIds.get(`${t.kind}:${t.key}`)!, kind: t.kind, stream_id: t.stream_id, workflow_type: t.workflow_type, instance_id: t.instance_id, key: t.key, payload: t.payload, due_at: new Date(), attempts: t.kind === "activity" ? 1 : 0 }))

@@ -58,7 +58,8 @@ export const engineMigrations: ReadonlyArray<Migration> = [
       -- the instance id is taken.
       create function ${s}.record_step(
         p_type text, p_id text, p_stream text, p_expected integer, p_batch jsonb, p_row jsonb,
-        p_consume bigint, p_worker text, p_cancel jsonb, p_drop_all boolean, p_tasks jsonb, p_snapshot jsonb
+        p_consume bigint, p_worker text, p_cancel jsonb, p_drop_all boolean, p_tasks jsonb, p_snapshot jsonb,
+        p_notify text
       ) returns jsonb language plpgsql as $fn$
       declare
         v_appended record;
@@ -107,6 +108,8 @@ export const engineMigrations: ReadonlyArray<Migration> = [
           )
           select coalesce(jsonb_agg(jsonb_build_object('id', id, 'kind', kind, 'key', key)), '[]'::jsonb) into v_tasks from inserted;
         end if;
+        -- Wakes other processes' workers when this step left them work (delivered at commit).
+        if p_notify is not null then perform pg_notify(p_notify, ''); end if;
         if p_snapshot is not null then
           insert into ${s}.snapshots (stream_id, stream_version, machine_version, state)
           values (p_stream, v_version, (p_row->>'machine_version')::integer, p_snapshot)
@@ -161,7 +164,7 @@ export interface ParentLink {
 const taskColumns = "t.id, t.kind, t.stream_id, t.workflow_type, t.instance_id, t.key, t.payload, t.due_at, t.attempts"
 
 export const engineStatements = (s: string) => ({
-  recordStep: `select ${s}.record_step($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7, $8, $9::text::jsonb, $10, $11::text::jsonb, $12::text::jsonb) as result`,
+  recordStep: `select ${s}.record_step($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7, $8, $9::text::jsonb, $10, $11::text::jsonb, $12::text::jsonb, $13) as result`,
 
   loadInstance: `select * from ${s}.instances where workflow_type = $1 and instance_id = $2`,
 
@@ -210,7 +213,6 @@ export const engineStatements = (s: string) => ({
     order by created_at desc, workflow_type desc, instance_id desc
     limit $7`,
 
-  notifyTasks: `select pg_notify($1, '')`
 })
 
 export type EngineStatements = ReturnType<typeof engineStatements>
