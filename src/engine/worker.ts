@@ -182,9 +182,10 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
         while (fibers.size > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
       })
       yield* drained
+      // What is still in hand goes back to the pool now rather than when its lease runs out.
+      const left = [...inHand.keys(), ...handedOver.map((task) => task.id)]
       for (const fiber of fibers) yield* Fiber.interrupt(fiber)
       yield* Fiber.interrupt(beating)
-      const left = [...inHand.keys(), ...handedOver.map((task) => task.id)]
       if (left.length > 0) yield* fromDriver(db, () => db.query(sql.release, [id, JSON.stringify(left)])).pipe(Effect.ignore)
     })
   )

@@ -191,3 +191,35 @@ export const fragileWorkflow = (state: { failuresLeft: number; calls: number }) 
       })
     }
   })
+
+/** An aggregate that takes the same event again and again: concurrent senders race on its stream. */
+export const Bumped = defineEvent("test.bumped", Schema.Struct({ by: Schema.String, count: Schema.Number }))
+
+export const tallyWorkflow = defineWorkflow({
+  type: "tally",
+  version: 1,
+  kind: "aggregate",
+  machine: setup({
+    types: {} as { context: { count: number }; events: { type: "BUMP"; by: string } | { type: "CLOSE" }; emitted: { type: "test.bumped"; by: string; count: number } }
+  }).createMachine({
+    id: "tally",
+    initial: "open",
+    context: { count: 0 },
+    states: {
+      open: {
+        on: {
+          BUMP: {
+            actions: [
+              assign({ count: ({ context }) => context.count + 1 }),
+              emit(({ context, event }) => ({ type: "test.bumped" as const, by: event.by, count: context.count }))
+            ]
+          },
+          CLOSE: "closed"
+        }
+      },
+      closed: { type: "final" }
+    }
+  }),
+  events: { input: Schema.Struct({}), accepts: { BUMP: Schema.Struct({ by: Schema.String }), CLOSE: Schema.Struct({}) }, emits: [Bumped] },
+  activities: {}
+})

@@ -13,10 +13,10 @@ import { until, withOrrery } from "../support/engine.js"
 import { relayWorkflow } from "./processes/relay.js"
 import { type FakeService, startFakeService } from "./processes/service.js"
 
-const spawnWorker = (schema: string, service: FakeService, id: string) =>
+const spawnWorker = (schema: string, service: FakeService, id: string, extraEnv: Record<string, string> = {}) =>
   new Promise<ChildProcess>((resolve, reject) => {
     const child = spawn(process.execPath, ["--import", "tsx", "test/engine/processes/worker.ts"], {
-      env: { ...process.env, DATABASE_URL: postgresUrl, ORRERY_SCHEMA: schema, SERVICE_URL: service.url, WORKER_ID: id, LEASE_MS: "1500" },
+      env: { ...process.env, DATABASE_URL: postgresUrl, ORRERY_SCHEMA: schema, SERVICE_URL: service.url, WORKER_ID: id, LEASE_MS: "1500", ...extraEnv },
       stdio: ["ignore", "pipe", "inherit"]
     })
     child.stdout!.on("data", (chunk: Buffer) => {
@@ -105,4 +105,32 @@ describe.runIf(drivers.includes("postgres"))("worker processes on Postgres", () 
       await service.close()
     }
   }, 180_000)
+
+  it("stops within a bounded time on SIGTERM, handing unfinished work back at once", async () => {
+    const service = await startFakeService({ delayMs: 4_000 })
+    const schema = freshSchema()
+    const workers: Array<ChildProcess> = []
+    try {
+      await withOrrery("postgres", { workflows: [relayWorkflow(service.url)], worker: false, schema, leaseMs: 60_000 }, Effect.gen(function*() {
+        const engine = yield* Engine
+        yield* engine.start("relay", { n: 1 }, { id: "graceful" })
+        // A long lease: only an explicit release lets another worker take the task soon.
+        const first = yield* Effect.promise(() => spawnWorker(schema, service, "first", { DRAIN_MS: "300", LEASE_MS: "60000" }))
+        workers.push(first)
+        yield* until(Effect.sync(() => service.calls.size), (n) => n === 1)
+        const stopping = performance.now()
+        first.kill("SIGTERM")
+        yield* Effect.promise(() => exited(first))
+        expect(performance.now() - stopping).toBeLessThan(3_000)
+        const pending = yield* engine.pending("relay", "graceful")
+        expect(pending).toMatchObject([{ kind: "activity", lockedBy: null }])
+        workers.push(yield* Effect.promise(() => spawnWorker(schema, service, "second", { LEASE_MS: "60000" })))
+        const done = yield* until(engine.get("relay", "graceful"), (i) => i.status === "done", 30_000)
+        expect(done.state).toBe("done")
+      }))
+    } finally {
+      for (const worker of workers) worker.kill("SIGKILL")
+      await service.close()
+    }
+  }, 60_000)
 })

@@ -16,7 +16,7 @@ export interface FakeService {
   readonly close: () => Promise<void>
 }
 
-export const startFakeService = async (): Promise<FakeService> => {
+export const startFakeService = async (options: { readonly delayMs?: number } = {}): Promise<FakeService> => {
   const effects = new Map<string, number>()
   const calls = new Map<string, number>()
   const byWorker = new Map<string, number>()
@@ -32,7 +32,7 @@ export const startFakeService = async (): Promise<FakeService> => {
       setTimeout(() => {
         response.setHeader("content-type", "application/json")
         response.end(JSON.stringify({ receipt: `rcpt:${key}` }))
-      }, Math.floor(Math.random() * 5))
+      }, options.delayMs ?? Math.floor(Math.random() * 5))
     })
   })
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))

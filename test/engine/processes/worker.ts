@@ -14,11 +14,16 @@ const orrery = orreryLayer({
   workflows: [relayWorkflow(env("SERVICE_URL"))],
   schema: env("ORRERY_SCHEMA"),
   leaseMs: Number(process.env.LEASE_MS ?? 2_000),
-  worker: { pollMs: 100, ...(process.env.WORKER_ID === undefined ? {} : { id: process.env.WORKER_ID }) },
+  worker: {
+    pollMs: 100,
+    drainMs: Number(process.env.DRAIN_MS ?? 10_000),
+    ...(process.env.WORKER_ID === undefined ? {} : { id: process.env.WORKER_ID })
+  },
   log: { migrate: false }
 }).pipe(Layer.provide(layerPostgres({ url: env("DATABASE_URL"), max: 4 })))
 
 const fiber = Effect.runFork(Layer.launch(orrery))
+fiber.addObserver(() => process.exit(0))
 const stop = () => fiber.interruptUnsafe()
 process.on("SIGTERM", stop)
 process.on("SIGINT", stop)
