@@ -13,6 +13,7 @@ export { CircuitBreaker, CircuitOpen, circuitBreakerLayer } from "../activities/
 export { Engine, EngineRuntime, type HistoryEntry, type InstanceView, type ListFilter, type PendingTask } from "./engine.js"
 export * from "./errors.js"
 export { WorkflowRegistry, registryLayer } from "./registry.js"
+export { engineMigrations } from "./store.js"
 export { replay, type Replayed, type ReplayedStep, type ReplayOptions } from "./replay.js"
 export { Worker, type WorkerOptions } from "./worker.js"
 export { activityLogic, defineActivity, defineWorkflow, streamOf, type ActivityDefinition, type ActivityRun, type WorkflowDefinition } from "./workflow.js"
