@@ -5,7 +5,7 @@
  * closes the circuit, its failure opens it again. `CircuitOpen` is an ordinary
  * typed failure, so an activity's retry schedule simply tries again later.
  */
-import { Context, Duration, Effect, Layer, Schema } from "effect"
+import { Cause, Context, Duration, Effect, Layer, Schema } from "effect"
 
 export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen", {
   dependency: Schema.String,
@@ -19,7 +19,16 @@ export class CircuitOpen extends Schema.TaggedError<CircuitOpen>()("CircuitOpen"
 export type CircuitState = "closed" | "open" | "half_open"
 
 export interface CircuitBreakerShape {
-  readonly protect: <A, E, R>(dependency: string, effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E | CircuitOpen, R>
+  /**
+   * Runs `effect` unless the circuit is open. `isOutage` tells a failure of the
+   * dependency (counted) from a business answer such as a declined card, which
+   * proves the dependency is up (default: every failure counts).
+   */
+  readonly protect: <A, E, R>(
+    dependency: string,
+    effect: Effect.Effect<A, E, R>,
+    isOutage?: (error: E) => boolean
+  ) => Effect.Effect<A, E | CircuitOpen, R>
   readonly state: (dependency: string) => CircuitState
   /** Every dependency seen so far and its state (metrics). */
   readonly states: () => ReadonlyArray<{ readonly dependency: string; readonly state: CircuitState }>
@@ -54,7 +63,7 @@ export const makeCircuitBreaker = (options: CircuitBreakerOptions = {}): Circuit
     circuit.failures < threshold ? "closed" : Date.now() < circuit.openUntil ? "open" : "half_open"
 
   return {
-    protect: <A, E, R>(dependency: string, effect: Effect.Effect<A, E, R>) =>
+    protect: <A, E, R>(dependency: string, effect: Effect.Effect<A, E, R>, isOutage: (error: E) => boolean = () => true) =>
       Effect.suspend((): Effect.Effect<A, E | CircuitOpen, R> => {
         const circuit = circuitOf(dependency)
         const state = stateOf(circuit)
@@ -67,7 +76,11 @@ export const makeCircuitBreaker = (options: CircuitBreakerOptions = {}): Circuit
           Effect.onExit((exit) =>
             Effect.sync(() => {
               if (trial) circuit.trialInFlight = false
-              if (exit._tag === "Success") {
+              // Interrupted (a shutdown): says nothing about the dependency.
+              if (exit._tag === "Failure" && Cause.hasInterruptsOnly(exit.cause)) return
+              const failure = exit._tag === "Failure" ? exit.cause.reasons.find((reason) => reason._tag === "Fail") : undefined
+              const outage = exit._tag === "Failure" && (failure?._tag !== "Fail" || isOutage(failure.error as E))
+              if (!outage) {
                 circuit.failures = 0
               } else {
                 circuit.failures++

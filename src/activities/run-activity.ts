@@ -84,7 +84,8 @@ export const runActivity = <R>(
         Effect.catchDefect((defect) => Effect.fail(defect))
       ) as Effect.Effect<unknown, unknown, R>
       if (definition.timeout !== undefined) program = program.pipe(Effect.timeout(definition.timeout))
-      return breaker.protect(definition.dependency ?? src, program)
+      // A declared business refusal (a declined card) shows the dependency is up: it does not trip the circuit.
+      return breaker.protect(definition.dependency ?? src, program, (error) => !nonRetryable.has(tagOf(error) ?? ""))
     }).pipe(
       Effect.tapError((error) =>
         onAttemptFailed({

@@ -73,27 +73,36 @@ const make = Effect.fnUntraced(function*(projections: ReadonlyArray<Projection>,
       })
     )
 
-  const positions = new Map<string, Effect.Effect<{ transactionId: string; position: number }>>()
   const start = (projection: Projection): Effect.Effect<void, StoreUnavailable, Scope.Scope> =>
     log
       .subscribe(subscriptionOf(projection), (event) => applyOnce(projection, event), { types: projection.types, retryDelay: "50 millis" })
-      .pipe(Effect.map((subscription) => void positions.set(projection.name, subscription.position)))
+      .pipe(Effect.asVoid)
 
   for (const projection of projections) yield* start(projection)
 
+  /**
+   * Waits until every event of each projection's types committed before the call
+   * (by position, whatever other transactions are open) is applied or parked.
+   */
   const caughtUp = Effect.gen(function*() {
-    const head = yield* log.headCursor
-    // A projection with no matching events past `head` never moves its cursor there: check the log instead.
+    const [head] = yield* fromDriver(db, () => db.query<{ position: number | null }>(`select max(position) as position from ${schema}.events`))
+    const target = head?.position ?? 0
     for (const projection of projections) {
       while (true) {
-        const position = yield* positions.get(projection.name)!
-        const remaining = yield* log.readAll({ after: position, limit: 1, types: projection.types })
-        const next = remaining.events[0]
-        if (next === undefined || BigInt(next.transactionId) > BigInt(head.transactionId) || (next.transactionId === head.transactionId && next.position > head.position)) break
+        const [row] = yield* fromDriver(db, () =>
+          db.query<{ missing: number }>(
+            `select count(*)::int as missing from ${schema}.events e
+             where e.position <= $1 and e.type in (select jsonb_array_elements_text($2::text::jsonb))
+               and not exists (select 1 from ${schema}.projection_applied a where a.projection = $3 and a.event_id = e.event_id)
+               and not exists (select 1 from ${schema}.parked_events p where p.subscription = $4 and p.event_id = e.event_id)`,
+            [target, JSON.stringify(projection.types), projection.name, subscriptionOf(projection)]
+          )
+        )
+        if (row!.missing === 0) break
         yield* Effect.sleep("10 millis")
       }
     }
-  }).pipe(Effect.catchTag("IntegrityError", Effect.die), Effect.catchTag("InvalidEvent", Effect.die))
+  })
 
   const service: ProjectionsShape = {
     schema,

@@ -34,6 +34,19 @@ describe("circuit breaker", () => {
     expect(breaker.states()).toEqual([{ dependency: "llm", state: "closed" }, { dependency: "images", state: "closed" }])
   })
 
+  it("does not count business answers as outages", async () => {
+    const breaker = makeCircuitBreaker({ failureThreshold: 2, cooldown: "10 seconds" })
+    const declined = Effect.fail({ _tag: "PaymentDeclined" as const })
+    const isOutage = (error: { _tag: string }) => error._tag !== "PaymentDeclined"
+    for (let i = 0; i < 5; i++) await Effect.runPromiseExit(breaker.protect("payments", declined, isOutage))
+    expect(breaker.state("payments")).toBe("closed")
+    await Effect.runPromiseExit(breaker.protect("payments", Effect.fail({ _tag: "Unavailable" }), isOutage))
+    await Effect.runPromiseExit(breaker.protect("payments", declined, isOutage))
+    // A decline in between proves the dependency answers: the count starts again.
+    await Effect.runPromiseExit(breaker.protect("payments", Effect.fail({ _tag: "Unavailable" }), isOutage))
+    expect(breaker.state("payments")).toBe("closed")
+  })
+
   it("re-opens when the trial fails", async () => {
     const breaker = makeCircuitBreaker({ failureThreshold: 1, cooldown: "50 millis" })
     await Effect.runPromiseExit(breaker.protect("x", failing))

@@ -18,7 +18,7 @@ export const withOrrery = <A, E, W extends WorkflowDefinition<any>>(
   const schema = options.schema ?? freshSchema()
   const orrery = projectionsLayer(options.projections ?? [], schema).pipe(
     Layer.provideMerge(orreryLayer({ ...options, schema })),
-    Layer.provide(databaseLayer(driver, schema)),
+    Layer.provideMerge(databaseLayer(driver, schema)),
     Layer.provide(options.services ?? Layer.empty),
     Layer.orDie
   ) as Layer.Layer<any, never, never>

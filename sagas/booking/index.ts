@@ -1,0 +1,51 @@
+/**
+ * Travel as a Domain: the `booking` saga, the `bookings` and `flight-seats`
+ * read models, the in-process SeatInventory / Payments / Ticketing, the read
+ * routes (GET /flights/search, /flights/offers/:offerId, /bookings?userId=,
+ * /bookings/:bookingId) over the deterministic offer generator, and a demo.
+ *
+ * Settings (environment): ORRERY_SEAT_HOLD (default 15m).
+ */
+import type { Domain } from "../../src/domain.js"
+import { type BookingConfig, bookingConfig } from "./config.js"
+import { makeBookingDemo } from "./demo.js"
+import { bookingsProjection, flightSeatsProjection } from "./projections.js"
+import { travelRoutes } from "./routes.js"
+import { inProcessServices } from "./services.js"
+import { makeBookingWorkflow } from "./workflow.js"
+
+export * from "./config.js"
+export * from "./events.js"
+export { makeBookingMachine, type BookingContext, type BookingOutput } from "./machine.js"
+export { type FlightOffer, generateOffers, offerById, totalPrice } from "./offers.js"
+export { bookingsOf, bookingsProjection, findBooking, flightSeatsProjection, seatsTaken, type BookingView } from "./projections.js"
+export { findOffer, searchFlights, travelRoutes, type OfferView, type SearchQuery } from "./routes.js"
+export {
+  FlightDeparted,
+  HoldClosed,
+  inProcessServices,
+  makePayments,
+  makeSeatInventory,
+  makeTicketing,
+  PaymentDeclined,
+  Payments,
+  PaymentUnavailable,
+  SeatInventory,
+  SoldOut,
+  Ticketing,
+  UnknownOffer
+} from "./services.js"
+export { bookingKey, makeBookingWorkflow } from "./workflow.js"
+
+/** The travel domain; settings not given are read from the environment (see config.ts). */
+export const travelDomain = (overrides: Partial<BookingConfig> = {}): Domain => {
+  const config = bookingConfig(overrides)
+  return {
+    name: "travel",
+    workflows: [makeBookingWorkflow(config)],
+    projections: [bookingsProjection, flightSeatsProjection],
+    services: inProcessServices,
+    routes: travelRoutes,
+    demo: makeBookingDemo(config)
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * The shop's `order` saga as a Domain: the workflow, the `orders` and `stock`
+ * read models, the in-process Inventory / Payments / Shipping, the read routes
+ * (GET /orders/:orderId, /orders, /stock/:sku, /stock) and a demo.
+ *
+ * Settings (environment): ORRERY_PAYMENT_WINDOW (default 15m).
+ */
+import type { Domain } from "../../src/domain.js"
+import { type OrderConfig, orderConfig } from "./config.js"
+import { orderDemo } from "./demo.js"
+import { ordersProjection, stockProjection } from "./projections.js"
+import { orderRoutes } from "./routes.js"
+import { inProcessServices } from "./services.js"
+import { makeOrderWorkflow } from "./workflow.js"
+
+export * from "./config.js"
+export * from "./events.js"
+export { makeOrderMachine, type OrderContext, type OrderOutput } from "./machine.js"
+export { formatMoney, Money, totalOf } from "./money.js"
+export { findOrder, findStock, listOrders, listStock, ordersProjection, stockProjection, type OrderView, type StockView } from "./projections.js"
+export { orderRoutes } from "./routes.js"
+export {
+  Inventory,
+  initialStock,
+  inProcessServices,
+  makeInventory,
+  makePayments,
+  makeShipping,
+  OutOfStock,
+  PaymentDeclined,
+  Payments,
+  PaymentUnavailable,
+  ReservationClosed,
+  ShipmentCancelled,
+  Shipping
+} from "./services.js"
+export { makeOrderWorkflow, orderKey } from "./workflow.js"
+
+/** The order domain; settings not given are read from the environment (see config.ts). */
+export const orderDomain = (overrides: Partial<OrderConfig> = {}): Domain => {
+  const config = orderConfig(overrides)
+  return {
+    name: "order",
+    workflows: [makeOrderWorkflow(config)],
+    projections: [ordersProjection, stockProjection],
+    services: inProcessServices,
+    routes: orderRoutes,
+    demo: orderDemo
+  }
+}

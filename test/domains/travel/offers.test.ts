@@ -1,0 +1,101 @@
+/** The offer generator, money, settings and the in-process services, without a database. */
+import { Effect, Exit } from "effect"
+import { describe, expect, it } from "vitest"
+import {
+  bookingConfig,
+  bookingDefaults,
+  generateOffers,
+  makePayments,
+  makeSeatInventory,
+  offerById,
+  parseDuration,
+  totalPrice
+} from "../../../sagas/booking/index.js"
+
+describe("offer generator", () => {
+  it("is deterministic, and an offer id names its offer", () => {
+    const offers = generateOffers("PAR", "LON", "2030-01-15")
+    expect(generateOffers("PAR", "LON", "2030-01-15")).toEqual(offers)
+    expect(offers.length).toBeGreaterThanOrEqual(5)
+    expect(generateOffers("PAR", "LON", "2030-01-16")).not.toEqual(offers)
+    offers.forEach((offer, index) => {
+      expect(offer.id).toBe(`PAR-LON-20300115-${index}`)
+      expect(offerById(offer.id)).toEqual(offer)
+      expect(offer.price).toMatch(/^[1-9]\d*\.\d\d$/)
+      expect(offer.seats).toBeGreaterThanOrEqual(1)
+      expect(offer.seats).toBeLessThanOrEqual(9)
+      expect(offer.departure.slice(0, 10)).toBe("2030-01-15")
+      expect(Date.parse(offer.arrival) - Date.parse(offer.departure)).toBe(offer.durationMinutes * 60_000)
+    })
+  })
+
+  it("has no offers for an invalid route or day, nor ids beyond them", () => {
+    expect(generateOffers("PAR", "PAR", "2030-01-15")).toEqual([])
+    expect(generateOffers("PAR", "LON", "2030-02-30")).toEqual([])
+    expect(generateOffers("par", "LON", "2030-01-15")).toEqual([])
+    expect(offerById("PAR-LON-20300115-99")).toBeUndefined()
+    expect(offerById("PAR-LON-2030-01-15-0")).toBeUndefined()
+  })
+
+  it("prices parties exactly", () => {
+    expect(totalPrice({ price: "19.99" }, 3)).toBe("59.97")
+    expect(totalPrice({ price: "0.10" }, 9)).toBe("0.90")
+    expect(totalPrice({ price: "100" }, 2)).toBe("200.00")
+  })
+})
+
+describe("settings", () => {
+  it("parse durations and name the variable when they do not", () => {
+    expect([parseDuration("500ms"), parseDuration("30s"), parseDuration("15m"), parseDuration("24h"), parseDuration("2d"), parseDuration("1.5 hours")]).toEqual([
+      500, 30_000, 900_000, 86_400_000, 172_800_000, 5_400_000
+    ])
+    for (const bad of ["", "15", "abc", "0s", "-1m", "3 weeks"]) expect(parseDuration(bad)).toBeUndefined()
+    expect(bookingConfig({}, {})).toEqual(bookingDefaults)
+    expect(bookingDefaults).toEqual({ seatHoldMs: 15 * 60_000 })
+    expect(bookingConfig({}, { ORRERY_SEAT_HOLD: "30s" })).toEqual({ seatHoldMs: 30_000 })
+    expect(bookingConfig({ seatHoldMs: 5 }, { ORRERY_SEAT_HOLD: "nonsense" })).toEqual({ seatHoldMs: 5 })
+    expect(() => bookingConfig({}, { ORRERY_SEAT_HOLD: "soon" })).toThrow(/^ORRERY_SEAT_HOLD must be a duration like 30s, 15m or 24h, got "soon"$/)
+  })
+})
+
+describe("in-process services", () => {
+  it("the seat inventory never sells a seat twice, however many holds race", async () => {
+    const inventory = makeSeatInventory()
+    const offer = generateOffers("PAR", "LON", "2030-01-15").find((o) => o.seats >= 3)!
+    const holds = await Effect.runPromise(
+      Effect.all(
+        Array.from({ length: 20 }, (_, i) => Effect.exit(inventory.hold({ key: `k${i}`, offerId: offer.id, seats: 1, holdMs: 60_000 }))),
+        { concurrency: "unbounded" }
+      )
+    )
+    expect(holds.filter(Exit.isSuccess)).toHaveLength(offer.seats)
+    expect(await Effect.runPromise(inventory.seatsLeft(offer.id))).toBe(0)
+    // The same key gives back the same hold; a released key is closed.
+    const again = await Effect.runPromise(Effect.exit(inventory.hold({ key: "k0", offerId: offer.id, seats: 1, holdMs: 60_000 })))
+    expect(Exit.isSuccess(again) || JSON.stringify(again).includes("SoldOut")).toBe(true)
+    const winner = holds.findIndex(Exit.isSuccess)
+    expect(await Effect.runPromise(inventory.release({ key: `k${winner}` }))).toEqual({ seats: 1 })
+    expect(await Effect.runPromise(inventory.release({ key: `k${winner}` }))).toEqual({ seats: 0 })
+    expect(await Effect.runPromise(inventory.seatsLeft(offer.id))).toBe(1)
+    const closed = await Effect.runPromise(Effect.exit(inventory.hold({ key: `k${winner}`, offerId: offer.id, seats: 1, holdMs: 60_000 })))
+    expect(JSON.stringify(closed)).toContain("HoldClosed")
+  })
+
+  it("payments follow the test cards and are idempotent by key", async () => {
+    const payments = makePayments()
+    const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(Effect.exit(effect))
+    const first = await run(payments.capture({ key: "a", amount: "10.5", token: "tok_visa" }))
+    expect(first).toEqual(Exit.succeed({ chargeId: expect.stringMatching(/^ch_/), amount: "10.50" }))
+    expect(await run(payments.capture({ key: "a", amount: "10.5", token: "tok_visa" }))).toEqual(first)
+    expect(JSON.stringify(await run(payments.capture({ key: "b", amount: "1", token: "tok_declined" })))).toContain("PaymentDeclined")
+    const flaky = [await run(payments.capture({ key: "c", amount: "1", token: "tok_flaky" })), await run(payments.capture({ key: "c", amount: "1", token: "tok_flaky" })), await run(payments.capture({ key: "c", amount: "1", token: "tok_flaky" }))]
+    expect(flaky.map((exit) => exit._tag)).toEqual(["Failure", "Failure", "Success"])
+    const timeout = await Effect.runPromise(Effect.exit(payments.capture({ key: "d", amount: "1", token: "tok_timeout" }).pipe(Effect.timeout("50 millis"))))
+    expect(JSON.stringify(timeout)).toContain("TimeoutError")
+    // A refund closes the key: a capture still in flight cannot land afterwards.
+    expect(await Effect.runPromise(payments.refund({ key: "d" }))).toEqual({ refunded: false, refundId: null, amount: null })
+    expect(JSON.stringify(await run(payments.capture({ key: "d", amount: "1", token: "tok_visa" })))).toContain("voided")
+    expect(await Effect.runPromise(payments.refund({ key: "a" }))).toEqual({ refunded: true, refundId: expect.stringMatching(/^re_/), amount: "10.50" })
+    expect(await Effect.runPromise(payments.refund({ key: "a" }))).toEqual({ refunded: true, refundId: expect.stringMatching(/^re_/), amount: "10.50" })
+  })
+})

@@ -1,0 +1,2 @@
+/** The travel tests run through the same helpers as the shop's. */
+export * from "../shop/support.js"
