@@ -31,6 +31,8 @@ interface OrderInput {
   readonly paymentMethod?: string
 }
 
+const maxLineQuantity = 10_000
+
 const unitCount = (items: ReadonlyArray<CartLine>) => items.reduce((sum, line) => sum + line.quantity, 0)
 
 const withItem = (items: ReadonlyArray<CartLine>, added: CartLine): ReadonlyArray<CartLine> =>
@@ -52,6 +54,9 @@ export const makeCartMachine = (config: { readonly inactivityMs: number }) =>
     },
     guards: {
       hasItems: ({ context }) => context.items.length > 0,
+      /** A line holds at most 10,000 units (the Quantity schema): adding past that is refused, not stored. */
+      fits: ({ context, event }) =>
+        event.type === "ADD_ITEM" && (context.items.find((line) => line.sku === event.sku)?.quantity ?? 0) + event.quantity <= maxLineQuantity,
       inCart: ({ context, event }) => event.type === "REMOVE_ITEM" && context.items.some((line) => line.sku === event.sku)
     },
     delays: { inactivity: config.inactivityMs }
@@ -69,6 +74,7 @@ export const makeCartMachine = (config: { readonly inactivityMs: number }) =>
         },
         on: {
           ADD_ITEM: {
+            guard: "fits",
             target: "open",
             reenter: true,
             actions: [

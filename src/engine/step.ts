@@ -104,7 +104,12 @@ export const startStep = (machine: AnyStateMachine, input: unknown, invocables: 
   return { snapshot, ...interpret(actions, invocables) }
 }
 
-/** Undefined when the machine ignores the event (XState returns the very same snapshot). */
+/**
+ * Undefined when the machine ignores the event. XState returns the very same
+ * snapshot then — but also for a taken transition that changes nothing in the
+ * snapshot (a targetless emit, a state re-entering itself), so in that case ask
+ * it whether it selected a transition at all.
+ */
 export const nextStep = (
   machine: AnyStateMachine,
   snapshot: AnyMachineSnapshot,
@@ -112,7 +117,7 @@ export const nextStep = (
   invocables: Invocables
 ): Step | undefined => {
   const [next, actions] = pureTransition(machine, snapshot, event as EventObject)
-  if (next === snapshot) return undefined
+  if (next === snapshot && machine.getTransitionData(snapshot as never, event as never).length === 0) return undefined
   return { snapshot: next, ...interpret(actions, invocables) }
 }
 

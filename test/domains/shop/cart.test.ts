@@ -76,9 +76,13 @@ describe.each(drivers)("cart on %s", (driver) => {
         // Bad payloads are refused before anything is written.
         expect((yield* engine.send("cart", "c-empty", { type: "ADD_ITEM", sku: "mug", quantity: -1, unitPrice: "5" }).pipe(Effect.flip))._tag).toBe("InvalidEvent")
         expect((yield* engine.send("cart", "c-empty", { type: "ADD_ITEM", sku: "mug", quantity: 1, unitPrice: "5.001" }).pipe(Effect.flip))._tag).toBe("InvalidEvent")
+        // A line never grows past 10,000 units: the add that would is refused, the line stays as it was.
+        yield* engine.send("cart", "c-empty", { type: "ADD_ITEM", sku: "bulk", quantity: 7_787, unitPrice: "1" })
+        const tooMany = yield* engine.send("cart", "c-empty", { type: "ADD_ITEM", sku: "bulk", quantity: 7_787, unitPrice: "1" }).pipe(Effect.flip)
+        expect(tooMany).toMatchObject({ _tag: "EventNotAccepted", eventType: "ADD_ITEM" })
         const view = yield* engine.get("cart", "c-empty")
-        expect(view).toMatchObject({ state: "open", status: "running", children: {} })
-        expect(domainTypes(yield* history("cart", "c-empty"))).toEqual(["cart.item.added", "cart.item.removed"])
+        expect(view).toMatchObject({ state: "open", status: "running", children: {}, context: { items: [{ sku: "bulk", quantity: 7_787 }] } })
+        expect(domainTypes(yield* history("cart", "c-empty"))).toEqual(["cart.item.added", "cart.item.removed", "cart.item.added"])
       })
     )
   })
