@@ -264,6 +264,9 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
   const remember = (loaded: Loaded) => {
     if (cacheSize === 0) return
     const stream = streamOf(loaded.row.workflow_type, loaded.row.instance_id)
+    // A read that started before a write may finish after it: never replace a newer state with an older one.
+    const known = cache.get(stream)
+    if (known !== undefined && known.row.stream_version > loaded.row.stream_version) return
     cache.delete(stream)
     cache.set(stream, loaded)
     if (cache.size > cacheSize) cache.delete(cache.keys().next().value!)
@@ -344,6 +347,15 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
       locked_by: local && localWorker !== undefined ? localWorker.id : null,
       lease_ms: local && localWorker !== undefined ? leaseMs : null
     })
+    // XState lists a state's entry actions before its invokes: name this step's children
+    // first, so that a send in the same entry reaches the child it starts.
+    const started = new Map<string, string>()
+    for (const effect of step.effects) {
+      if (effect.kind !== "child") continue
+      const childId = children[effect.invokeId] === undefined ? `${instanceId}.${effect.invokeId}` : `${instanceId}.${effect.invokeId}.${inputVersion}`
+      started.set(effect.invokeId, childId)
+      children[effect.invokeId] = { workflowType: effect.workflowType, instanceId: childId }
+    }
     const targetOf = (to: Extract<StepEffect, { kind: "send" }>["to"]) => {
       if (to === "parent") return loaded.row.parent === null ? undefined : { workflowType: loaded.row.parent.workflowType, instanceId: loaded.row.parent.instanceId }
       return children[to.child]
@@ -360,9 +372,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
           break
         }
         case "child": {
-          const previous = children[effect.invokeId]
-          const childId = previous === undefined ? `${instanceId}.${effect.invokeId}` : `${instanceId}.${effect.invokeId}.${inputVersion}`
-          children[effect.invokeId] = { workflowType: effect.workflowType, instanceId: childId }
+          const childId = started.get(effect.invokeId)!
           const input = effect.input ?? null
           records.push(R.ChildStarted.make({ invokeId: effect.invokeId, workflowType: effect.workflowType, instanceId: childId, input }, { metadata: meta("record", call, cause) }))
           tasks.push(task("start", childId, { workflowType: effect.workflowType, instanceId: childId, input, parent: { workflowType, instanceId, invokeId: effect.invokeId } }, null, true))
@@ -541,7 +551,9 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
     call: CallOptions,
     consume?: Consume
   ): Effect.Effect<ApplyOutcome, WorkflowNotFound | InstanceNotFound | EngineError> => {
+    let checkedFresh = false
     const once = Effect.gen(function*() {
+      const fromCache = cache.has(streamOf(workflowType, instanceId))
       const loaded = yield* load(workflowType, instanceId)
       if (finalStatuses.has(loaded.row.status)) return { _tag: "Final", loaded } as const
       const event = machineEventOf(input)
@@ -552,7 +564,15 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
       } catch (error) {
         thrown = error
       }
-      if (thrown === undefined && step === undefined) return { _tag: "NotAccepted", loaded } as const
+      if (thrown === undefined && step === undefined) {
+        // Refusing on a cached state that another process has moved past would drop the input for good.
+        if (fromCache && !checkedFresh) {
+          checkedFresh = true
+          forget(workflowType, instanceId)
+          return yield* Effect.fail(new Conflict())
+        }
+        return { _tag: "NotAccepted", loaded } as const
+      }
       const inputEvent = inputEventOf(input, call, step === undefined ? {} : { state: step.snapshot.value as never })
       if (thrown !== undefined || step!.snapshot.status === "error") {
         yield* failInstance(loaded, input, inputEvent, thrown ?? step!.snapshot.error, call, consume)
@@ -907,7 +927,15 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
               Effect.flatMap((outcome) => (outcome._tag === "Applied" || outcome._tag === "Gone" ? Effect.void : drop(task, workerId)))
             )
       return (delivered as Effect.Effect<void, WorkflowNotFound | InstanceNotFound | EngineError | TaskGone>).pipe(
-        Effect.catchTags({ InstanceNotFound: () => drop(task, workerId), WorkflowNotFound: () => drop(task, workerId), TaskGone: () => Effect.void })
+        Effect.catchTags({
+          // The target may be a child whose start is still on its way: try again shortly, for a while.
+          InstanceNotFound: () =>
+            task.attempts < 150
+              ? fromDriver(db, () => db.query(sql.retryLater, [task.id, workerId, 200])).pipe(Effect.asVoid)
+              : drop(task, workerId),
+          WorkflowNotFound: () => drop(task, workerId),
+          TaskGone: () => Effect.void
+        })
       )
     },
     startChild: (task, workerId) => {

@@ -33,7 +33,11 @@ export interface Step {
 /** The machine asked for something the engine cannot do durably; the instance fails with this reason. */
 export class UnsupportedAction extends Schema.TaggedError<UnsupportedAction>()("UnsupportedAction", {
   reason: Schema.String
-}) {}
+}) {
+  override get message() {
+    return this.reason
+  }
+}
 
 /** How the step tells an invoked activity from a child workflow. */
 export interface Invocables {

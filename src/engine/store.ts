@@ -198,6 +198,12 @@ export const engineStatements = (s: string) => ({
 
   release: `update ${s}.tasks set locked_by = null, locked_until = null where locked_by = $1 and id in (select jsonb_array_elements_text($2::text::jsonb)::bigint)`,
 
+  /** Hands a task back to be tried again later (a message whose target has not started yet). */
+  retryLater: `
+    update ${s}.tasks set locked_by = null, locked_until = null, due_at = now() + $3 * interval '1 millisecond',
+      attempts = attempts + 1
+    where id = $1 and locked_by = $2 returning attempts`,
+
   /** Activity attempts survive a worker's death through this counter. */
   recordAttempt: `update ${s}.tasks set attempts = $3 where id = $1 and locked_by = $2`,
 

@@ -1,0 +1,96 @@
+/**
+ * Engine bugs found by the domain and differential work, kept fixed.
+ */
+import { Effect, Fiber, Schema } from "effect"
+import { describe, expect, it } from "vitest"
+import { assign, sendParent, sendTo, setup } from "xstate"
+import { activityLogic, defineActivity, defineWorkflow, Engine } from "../../src/engine/index.js"
+import { drivers } from "../support/drivers.js"
+import { until, withOrrery } from "../support/engine.js"
+
+const pinged = defineWorkflow({
+  type: "pinged",
+  version: 1,
+  kind: "aggregate",
+  machine: setup({ types: {} as { context: { pings: number } } }).createMachine({
+    id: "pinged",
+    context: { pings: 0 },
+    initial: "idle",
+    states: { idle: { on: { PING: { actions: [assign({ pings: ({ context }) => context.pings + 1 }), sendParent({ type: "PONG" })] } } } }
+  }),
+  events: { input: Schema.Struct({}), accepts: {}, emits: [] },
+  activities: {}
+})
+
+const pinger = (fromRootEntry: boolean) =>
+  defineWorkflow({
+    type: "pinger",
+    version: 1,
+    kind: "saga",
+    machine: setup({ actors: { pinged: activityLogic() } }).createMachine({
+      id: "pinger",
+      invoke: { id: "child", src: "pinged", input: {} },
+      initial: "waiting",
+      ...(fromRootEntry ? { entry: sendTo("child", { type: "PING" }) } : {}),
+      states: {
+        waiting: { ...(fromRootEntry ? {} : { entry: sendTo("child", { type: "PING" }) }), on: { PONG: "ponged" } },
+        ponged: { type: "final" }
+      }
+    }),
+    events: { input: Schema.Struct({}), accepts: {}, emits: [] },
+    activities: {}
+  })
+
+const steps = 12
+const chainStates: Record<string, unknown> = { done: { type: "final" } }
+for (let i = 0; i < steps; i++) {
+  chainStates[`s${i}`] = { invoke: { id: `step${i}`, src: "step", input: { i }, onDone: i + 1 < steps ? `s${i + 1}` : "done" } }
+}
+const chain = defineWorkflow({
+  type: "chain",
+  version: 1,
+  kind: "saga",
+  machine: setup({ actors: { step: activityLogic() } }).createMachine({ id: "chain", initial: "s0", states: chainStates as never }),
+  events: { input: Schema.Struct({}), accepts: {}, emits: [] },
+  activities: { step: defineActivity({ run: () => Effect.succeed({ ok: true }) }) }
+})
+
+describe.each(drivers)("engine regressions on %s", (driver) => {
+  it.each([false, true])("a message sent to a child as it is invoked reaches it (sent from the root's entry: %s)", (fromRoot) =>
+    withOrrery(driver, { workflows: [pinged, pinger(fromRoot)] }, Effect.gen(function*() {
+      const engine = yield* Engine
+      yield* engine.start("pinger", {}, { id: "p" })
+      const parent = yield* until(engine.get("pinger", "p"), (i) => i.status === "done")
+      expect(parent.state).toBe("ponged")
+      expect((yield* engine.get("pinged", "p.child")).context).toEqual({ pings: 1 })
+    })))
+
+  it("says why a machine could not start", () =>
+    withOrrery(driver, { workflows: [pinger(false)] }, Effect.gen(function*() {
+      const engine = yield* Engine
+      const error = yield* engine.start("pinger", {}).pipe(Effect.flip)
+      expect(error).toMatchObject({ _tag: "InvalidEvent" })
+      expect(error.message).toContain("pinged")
+    })))
+
+  it("never drops an activity result because a reader cached an older state", () =>
+    withOrrery(driver, { workflows: [chain] }, Effect.gen(function*() {
+      const engine = yield* Engine
+      const ids = Array.from({ length: 10 }, (_, i) => `c${i}`)
+      for (const id of ids) yield* engine.start("chain", {}, { id })
+      const readers = yield* Effect.forkChild(
+        Effect.forEach(ids, (id) => Effect.forever(engine.get("chain", id).pipe(Effect.ignore)), { concurrency: "unbounded" })
+      )
+      const finished = yield* until(
+        Effect.forEach(ids, (id) => engine.get("chain", id)),
+        (views) => views.every((view) => view.status === "done"),
+        30_000
+      )
+      yield* Fiber.interrupt(readers)
+      expect(finished.map((view) => view.state)).toEqual(ids.map(() => "done"))
+      for (const id of ids) {
+        const history = yield* engine.history("chain", id)
+        expect(history.filter((entry) => entry.type === "activity.ignored")).toEqual([])
+      }
+    })))
+})
