@@ -23,7 +23,8 @@ export interface Domain {
   readonly name: string
   readonly workflows: ReadonlyArray<WorkflowDefinition<any>>
   readonly projections: ReadonlyArray<Projection>
-  readonly services: Layer.Layer<any, never, never>
+  /** May need the `Database` (state kept beside the log); nothing else. */
+  readonly services: Layer.Layer<any, never, any>
   /** Registers its routes on the server (a Fastify plugin body). */
   readonly routes?: (app: FastifyInstance, context: DomainRoutesContext) => Promise<void>
   /** Starts a few instances that run to their ends (the demo). */

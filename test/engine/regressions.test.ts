@@ -3,7 +3,7 @@
  */
 import { Effect, Fiber, Schema } from "effect"
 import { describe, expect, it } from "vitest"
-import { assign, sendParent, sendTo, setup } from "xstate"
+import { type AnyStateMachine, assign, sendParent, sendTo, setup } from "xstate"
 import { activityLogic, defineActivity, defineWorkflow, Engine } from "../../src/engine/index.js"
 import { drivers } from "../support/drivers.js"
 import { until, withOrrery } from "../support/engine.js"
@@ -50,7 +50,7 @@ const chain = defineWorkflow({
   type: "chain",
   version: 1,
   kind: "saga",
-  machine: setup({ actors: { step: activityLogic() } }).createMachine({ id: "chain", initial: "s0", states: chainStates as never }),
+  machine: setup({ actors: { step: activityLogic() } }).createMachine({ id: "chain", initial: "s0", states: chainStates as never }) as unknown as AnyStateMachine,
   events: { input: Schema.Struct({}), accepts: {}, emits: [] },
   activities: { step: defineActivity({ run: () => Effect.succeed({ ok: true }) }) }
 })
