@@ -217,7 +217,10 @@ interface SideResult {
   readonly eventsWritten: number
   readonly rowsFound: number
   readonly streamsWritten: number
-  /** CPU per event written (warm-up included), microseconds: this process, the Postgres backends serving the side (null on PGlite or when unreadable). */
+  /**
+   * CPU per event in the measurement window, microseconds: this process (and so all of PGlite), and the
+   * Postgres backends serving the side (null on PGlite, or when /proc cannot be read).
+   */
   readonly cpuMicrosPerEvent: { readonly client: number; readonly server: number | null; readonly total: number }
 }
 
@@ -316,12 +319,23 @@ const runSide = Effect.fnUntraced(function*(
       )
     })
 
+  // CPU is read when the measurement window opens and closes, so warm-up (JIT, first plans) is not charged.
   const pids = sides.serverPids === undefined ? undefined : yield* Effect.promise(() => sides.serverPids![side]())
-  const serverBefore = pids === undefined ? undefined : serverCpuMicros(pids)
-  const clientBefore = process.cpuUsage()
-  const measured = yield* load({ writers, warmupMs: settings.warmupMs, durationMs: settings.durationMs }, appendOne)
-  const client = process.cpuUsage(clientBefore)
-  const serverAfter = pids === undefined ? undefined : serverCpuMicros(pids)
+  let serverBefore: number | undefined
+  let serverAfter: number | undefined
+  let clientBefore = process.cpuUsage()
+  let client = clientBefore
+  const onWindow = {
+    open: () => {
+      serverBefore = pids === undefined ? undefined : serverCpuMicros(pids)
+      clientBefore = process.cpuUsage()
+    },
+    close: () => {
+      client = process.cpuUsage(clientBefore)
+      serverAfter = pids === undefined ? undefined : serverCpuMicros(pids)
+    }
+  }
+  const measured = yield* load({ writers, warmupMs: settings.warmupMs, durationMs: settings.durationMs, onWindow }, appendOne)
 
   // Read back: every appended event is a row, every stream holds exactly 1..n.
   const eventsWritten = measured.totalOperations * perAppend
@@ -357,7 +371,8 @@ const runSide = Effect.fnUntraced(function*(
     return yield* Effect.die(new Error(`${options.label} ${side} ${mode} ×${writers}: the table does not hold what was appended: ${problems.join("; ")}`))
   }
 
-  const perEvent = (micros: number) => Math.round((micros / eventsWritten) * 10) / 10
+  const eventsInWindow = measured.operations * perAppend
+  const perEvent = (micros: number) => Math.round((micros / eventsInWindow) * 10) / 10
   const clientPerEvent = perEvent(client.user + client.system)
   const serverPerEvent = serverBefore === undefined || serverAfter === undefined ? null : perEvent(serverAfter - serverBefore)
   const result: SideResult = {

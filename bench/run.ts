@@ -30,10 +30,11 @@ interface BenchmarkModule {
   readonly run: Benchmark
 }
 
-/** The known benchmarks. Later issues add `engine` and `http` here. */
+/** The known benchmarks. */
 const benchmarks: Record<string, () => Promise<BenchmarkModule>> = {
   log: () => import("./log.js"),
-  engine: () => import("./engine.js")
+  engine: () => import("./engine.js"),
+  http: () => import("./http.js")
 }
 
 const known = Object.keys(benchmarks).join(", ")

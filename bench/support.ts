@@ -49,6 +49,8 @@ export interface LoadOptions {
   readonly warmupMs: number
   /** The measurement window. */
   readonly durationMs: number
+  /** Called when the measurement window opens and when it closes (e.g. to read CPU counters). */
+  readonly onWindow?: { readonly open: () => void; readonly close: () => void }
 }
 
 export interface LoadResult {
@@ -94,10 +96,14 @@ export const load = <E, R>(
           if (after >= windowStart && after <= windowEnd) latencies.push(after - before)
         }
       })
+    const timers = options.onWindow === undefined
+      ? []
+      : [setTimeout(options.onWindow.open, options.warmupMs), setTimeout(options.onWindow.close, options.warmupMs + options.durationMs)]
     return Effect.forEach(Array.from({ length: options.writers }, (_, index) => index), writer, {
       concurrency: "unbounded",
       discard: true
     }).pipe(
+      Effect.ensuring(Effect.sync(() => timers.forEach(clearTimeout))),
       Effect.map((): LoadResult => {
         const seconds = options.durationMs / 1000
         const sorted = latencies.sort((a, b) => a - b)

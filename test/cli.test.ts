@@ -179,7 +179,7 @@ describe("on PGlite", () => {
     const result = await complete(["migrate"], { ORRERY_DATA_DIR: dataDir })
     expect(result).toEqual({
       code: 0,
-      stdout: `event log: pglite at ${dataDir}: applied migration 1, now at version 1\n`,
+      stdout: `migrated pglite at ${dataDir}: log 1 (event log), engine 1 (instances and tasks)\n`,
       stderr: ""
     })
     expect(await migrationsIn(dataDir)).toContainEqual({ version: 1, name: "event log" })
@@ -194,7 +194,7 @@ describe("on PGlite", () => {
     const second = await complete(["migrate", "--data-dir", dataDir])
     expect(second).toEqual({
       code: 0,
-      stdout: `event log: pglite at ${dataDir} is up to date, migration version 1\n`,
+      stdout: `pglite at ${dataDir} is up to date: log 1, engine 1\n`,
       stderr: ""
     })
     expect(await migrationsIn(dataDir)).toEqual(applied)
@@ -205,15 +205,17 @@ describe("on PGlite", () => {
     const token = "tok-0123456789abcdef"
     const run = cli(["start"], { ORRERY_DATA_DIR: dataDir, ORRERY_TOKENS: `ci:operate:${token}`, ORRERY_PORT: "7400" })
     await run.waitFor(/^running/)
-    expect(run.stdout()).toBe(
-      [
-        `event log: pglite at ${dataDir}, migration version 1`,
-        "tokens: ci (operate); log level info",
-        "not serving yet: the engine and the HTTP server on 127.0.0.1:7400 come in a later version",
-        "running; stop with Ctrl-C or SIGTERM",
-        ""
-      ].join("\n")
-    )
+    const lines = run.stdout().split("\n").filter((line) => !line.startsWith("{"))
+    expect(lines[0]).toBe(`event log: pglite at ${dataDir}, migration version 1`)
+    expect(lines[1]).toMatch(/^workflows: .*order@1.*booking@1.*ebook-generation@1/)
+    expect(lines).toContain("listening on http://127.0.0.1:7400 (API tokens: ci (operate)); docs at http://127.0.0.1:7400/docs")
+    expect(lines).toContain("an empty database: the demo is starting a few instances of each workflow")
+    expect(lines).toContain("running; stop with Ctrl-C or SIGTERM")
+    expect(run.stdout()).not.toContain(token)
+    // It serves: the API answers with the token, and the demo has started instances.
+    const answer = await fetch("http://127.0.0.1:7400/workflows?limit=5", { headers: { authorization: `Bearer ${token}` } })
+    expect(answer.status).toBe(200)
+    expect(((await answer.json()) as { items: Array<unknown> }).items.length).toBeGreaterThan(0)
     expect(fs.readFileSync(lockOf(dataDir), "utf8")).toBe(String(run.child.pid))
     run.child.kill("SIGTERM")
     expect(await run.exited).toEqual({ code: 0, signal: null })
@@ -269,12 +271,10 @@ if (drivers.includes("postgres")) describe("on Postgres", () => {
     const location = url.toString()
     expect(await complete(["migrate"], env)).toEqual({
       code: 0,
-      stdout: `event log: postgres at ${location}: applied migration 1, now at version 1\n`,
+      stdout: `migrated postgres at ${location}: log 1 (event log), engine 1 (instances and tasks)\n`,
       stderr: ""
     })
-    expect((await complete(["migrate"], env)).stdout).toBe(
-      `event log: postgres at ${location} is up to date, migration version 1\n`
-    )
+    expect((await complete(["migrate"], env)).stdout).toBe(`postgres at ${location} is up to date: log 1, engine 1\n`)
     const run = cli(["start"], env)
     await run.waitFor(/^running/)
     expect(run.stdout()).toMatch(new RegExp(`^event log: postgres at ${location.replace(/[.?*+^$()[\]\\|{}]/g, "\\$&")}, migration version 1\n`))

@@ -1,7 +1,11 @@
 /**
  * The cart's settings, read from the environment. Durations accept `500ms`,
- * `30s`, `15m`, `24h`, `2d` (or `30 seconds`, `15 minutes`, …).
+ * `30s`, `15m`, `24h`, `2d` (or `30 seconds`, `15 minutes`, …); the parsing
+ * lives in src/kit/duration.ts.
  */
+import { durationSetting, SettingError } from "../../src/kit/duration.js"
+
+export { parseDuration } from "../../src/kit/duration.js"
 
 /** The cart's timers, in milliseconds. */
 export interface CartConfig {
@@ -14,45 +18,14 @@ export const cartEnv = { inactivityMs: "ORRERY_CART_INACTIVITY" } as const
 export const cartDefaults: CartConfig = { inactivityMs: 24 * 3_600_000 }
 
 /** A setting that does not parse; the message names the variable. */
-export class CartConfigError extends Error {
-  readonly _tag = "CartConfigError"
-  constructor(readonly variable: string, message: string) {
-    super(message)
-  }
-}
-
-const units: Record<string, number> = {
-  ms: 1, milli: 1, millis: 1, millisecond: 1, milliseconds: 1,
-  s: 1_000, sec: 1_000, second: 1_000, seconds: 1_000,
-  m: 60_000, min: 60_000, minute: 60_000, minutes: 60_000,
-  h: 3_600_000, hour: 3_600_000, hours: 3_600_000,
-  d: 86_400_000, day: 86_400_000, days: 86_400_000
-}
-
-/** `30s` → 30000; undefined when it is not a positive duration. */
-export const parseDuration = (raw: string): number | undefined => {
-  const match = /^\s*(\d+(?:\.\d+)?)\s*([a-z]+)\s*$/i.exec(raw)
-  if (match === null) return undefined
-  const unit = units[match[2]!.toLowerCase()]
-  if (unit === undefined) return undefined
-  const ms = Math.round(Number(match[1]) * unit)
-  return ms > 0 && Number.isSafeInteger(ms) ? ms : undefined
+export class CartConfigError extends SettingError {
+  override readonly _tag = "CartConfigError"
 }
 
 /** The settings from `env`; `overrides` win and are not read from it. Throws `CartConfigError`. */
 export const cartConfig = (
   overrides: Partial<CartConfig> = {},
   env: Readonly<Record<string, string | undefined>> = process.env
-): CartConfig => {
-  const read = (key: keyof CartConfig): number => {
-    const given = overrides[key]
-    if (given !== undefined) return given
-    const variable = cartEnv[key]
-    const raw = env[variable]
-    if (raw === undefined || raw.trim() === "") return cartDefaults[key]
-    const ms = parseDuration(raw)
-    if (ms === undefined) throw new CartConfigError(variable, `${variable} must be a duration like 30s, 15m or 24h, got ${JSON.stringify(raw)}`)
-    return ms
-  }
-  return { inactivityMs: read("inactivityMs") }
-}
+): CartConfig => ({
+  inactivityMs: durationSetting(env, cartEnv.inactivityMs, cartDefaults.inactivityMs, overrides.inactivityMs, CartConfigError)
+})

@@ -8,8 +8,8 @@
  */
 import { assign, emit, setup } from "xstate"
 import { activityLogic } from "../../src/engine/index.js"
+import { totalOf } from "../../src/kit/money.js"
 import type { CartInput, CartLine } from "./events.js"
-import { totalOf } from "./money.js"
 
 export interface CartContext {
   readonly items: ReadonlyArray<CartLine>

@@ -17,6 +17,7 @@
  */
 import { assign, cancel, emit, raise, setup } from "xstate"
 import { activityLogic } from "../../src/engine/index.js"
+import { errorMessage, errorTag } from "../../src/kit/activity-errors.js"
 import type { BookingInput, RejectReason } from "./events.js"
 import type { Capture, Hold, Refund } from "./services.js"
 
@@ -48,14 +49,6 @@ export interface BookingOutput {
   readonly ticketNumber: string | null
 }
 
-const errorTag = (error: unknown): string | undefined => {
-  const tag = (error as { _tag?: unknown } | null)?._tag
-  return typeof tag === "string" ? tag : undefined
-}
-const errorMessage = (error: unknown): string => {
-  const e = error as { message?: unknown; _tag?: unknown } | null
-  return typeof e?.message === "string" ? e.message : typeof e?._tag === "string" ? e._tag : "failed"
-}
 const rejectReason = (error: unknown): RejectReason =>
   errorTag(error) === "UnknownOffer" ? "unknown_offer" : errorTag(error) === "FlightDeparted" ? "departed" : "sold_out"
 

@@ -5,7 +5,8 @@
  * is offer 0 from PAR to LON on 2030-01-15. No storage, no clock, no I/O.
  */
 import { BigDecimal } from "effect"
-import { formatMoney, toDecimal } from "./money.js"
+import { formatMoney, toDecimal } from "../../src/kit/money.js"
+import { mulberry32 } from "../../src/kit/random.js"
 
 export interface FlightOffer {
   readonly id: string
@@ -53,18 +54,6 @@ const hash = (text: string): number => {
   return h
 }
 
-/** mulberry32: a small seeded generator in [0, 1). */
-const random = (seed: number) => {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 /** A real calendar day between 2000 and 2100 written YYYY-MM-DD. */
 export const isValidDate = (date: string): boolean => {
   const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(date)
@@ -80,7 +69,7 @@ export const generateOffers = (from: string, to: string, date: string): Readonly
   if (!airportPattern.test(from) || !airportPattern.test(to) || from === to || !isValidDate(date)) return []
   // The route sets distance-like traits (same both ways); the day shuffles the rest.
   const route = hash([from, to].sort().join("-"))
-  const next = random(hash(`${from}-${to}-${date}`))
+  const next = mulberry32(hash(`${from}-${to}-${date}`))
   const baseMinutes = 55 + (route % 600)
   const baseEuros = 39 + (route % 420)
   const count = 5 + Math.floor(next() * 4)

@@ -11,11 +11,9 @@
  * hold still in flight when the booking gave up cannot land afterwards.
  */
 import { Clock, Context, Effect, Layer, Schema } from "effect"
-import { createHash } from "node:crypto"
-import { formatMoney, toDecimal } from "./money.js"
+import { shortHash } from "../../src/kit/hash.js"
+import { makeTestGateway, type Payment, type PaymentDeclined, type PaymentUnavailable, type Refund } from "../../src/kit/test-payments.js"
 import { type FlightOffer, offerById, totalPrice } from "./offers.js"
-
-const shortHash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12)
 
 // -- Seat inventory -----------------------------------------------------------
 
@@ -136,30 +134,10 @@ export const makeSeatInventory = (offerOf: (offerId: string) => FlightOffer | un
 
 // -- Payments -----------------------------------------------------------------
 
-/** The card was refused: final, not retried. */
-export class PaymentDeclined extends Schema.TaggedError<PaymentDeclined>()("PaymentDeclined", { reason: Schema.String }) {
-  override get message() {
-    return `payment declined: ${this.reason}`
-  }
-}
+export { PaymentDeclined, PaymentUnavailable, type Refund } from "../../src/kit/test-payments.js"
 
-/** The gateway could not answer now: retried. */
-export class PaymentUnavailable extends Schema.TaggedError<PaymentUnavailable>()("PaymentUnavailable", { reason: Schema.String }) {
-  override get message() {
-    return `payment gateway unavailable: ${this.reason}`
-  }
-}
-
-export interface Capture {
-  readonly chargeId: string
-  readonly amount: string
-}
-
-export interface Refund {
-  readonly refunded: boolean
-  readonly refundId: string | null
-  readonly amount: string | null
-}
+/** What the gateway took under a key. */
+export type Capture = Payment
 
 export interface PaymentsShape {
   /** Captures once per key: the same key gives back the same capture. */
@@ -171,44 +149,13 @@ export interface PaymentsShape {
 export class Payments extends Context.Service<Payments, PaymentsShape>()("orrery/travel/Payments") {}
 
 /**
- * A gateway with test cards: `tok_declined` is declined, `tok_flaky` fails
- * transiently twice (per key) and then succeeds, `tok_timeout` never answers;
- * anything else is accepted.
+ * A gateway with test cards (src/kit/test-payments.ts): `tok_declined` is
+ * declined, `tok_flaky` fails transiently twice (per key) and then succeeds,
+ * `tok_timeout` never answers; anything else is accepted.
  */
 export const makePayments = (): PaymentsShape => {
-  const captures = new Map<string, { capture: Capture; refund: Refund | null }>()
-  const closed = new Set<string>()
-  const attempts = new Map<string, number>()
-  return {
-    capture: ({ key, amount, token }) =>
-      Effect.suspend((): Effect.Effect<Capture, PaymentDeclined | PaymentUnavailable> => {
-        const attempt = (attempts.get(key) ?? 0) + 1
-        attempts.set(key, attempt)
-        const existing = captures.get(key)
-        if (existing !== undefined) return Effect.succeed(existing.capture)
-        if (closed.has(key)) return Effect.fail(new PaymentDeclined({ reason: "the payment was voided" }))
-        switch (token) {
-          case "tok_declined":
-            return Effect.fail(new PaymentDeclined({ reason: "card declined" }))
-          case "tok_flaky":
-            if (attempt <= 2) return Effect.fail(new PaymentUnavailable({ reason: `transient failure on attempt ${attempt}` }))
-            break
-          case "tok_timeout":
-            return Effect.never
-        }
-        const capture: Capture = { chargeId: `ch_${shortHash(key)}`, amount: formatMoney(toDecimal(amount)) }
-        captures.set(key, { capture, refund: null })
-        return Effect.succeed(capture)
-      }),
-    refund: ({ key }) =>
-      Effect.sync(() => {
-        closed.add(key)
-        const existing = captures.get(key)
-        if (existing === undefined) return { refunded: false, refundId: null, amount: null }
-        existing.refund ??= { refunded: true, refundId: `re_${shortHash(key)}`, amount: existing.capture.amount }
-        return existing.refund
-      })
-  }
+  const gateway = makeTestGateway()
+  return { capture: ({ key, amount, token }) => gateway.pay({ key, amount, card: token }), refund: gateway.refund }
 }
 
 // -- Ticketing ----------------------------------------------------------------

@@ -21,6 +21,7 @@
  */
 import { assign, emit, enqueueActions, sendTo, setup } from "xstate"
 import { activityLogic } from "../../src/engine/index.js"
+import { describeError } from "../../src/kit/activity-errors.js"
 import type { Usage } from "../shared/usage.js"
 import type { Fact } from "../shared/writing.js"
 import { passingScore } from "../shared/writing.js"
@@ -87,13 +88,6 @@ const tokensConsumed = (context: GenerationContext, usage: Usage, purpose: strin
   projectId: context.projectId
 })
 
-/** An activity's typed error as the machine sees it: `{_tag, message, ...}`. */
-const describe = (error: unknown) => {
-  const e = (error ?? {}) as { _tag?: unknown; message?: unknown }
-  const tag = typeof e._tag === "string" ? e._tag : "Error"
-  return typeof e.message === "string" && e.message !== "" ? `${tag}: ${e.message}` : tag
-}
-
 const coherent = (output: ValidateOutput) => output.score >= passingScore && !output.blocking
 
 const issuesAsFeedback = (output: ValidateOutput) =>
@@ -151,7 +145,7 @@ export const generationMachine = setup({
     onError: {
       target: ".failed",
       actions: [
-        assign({ reason: ({ event }) => `the chapter aggregate ended: ${describe(event.error)}` }),
+        assign({ reason: ({ event }) => `the chapter aggregate ended: ${describeError(event.error)}` }),
         emit(({ context }) => ({ type: "chapter.needs_attention", ...where(context), attempt: context.attempt, reason: context.reason ?? "the chapter aggregate ended" }))
       ]
     }
@@ -193,7 +187,7 @@ export const generationMachine = setup({
         },
         onError: {
           target: "needs_attention",
-          actions: { type: "needsAttention", params: ({ event }) => ({ reason: `writing the draft failed: ${describe(event.error)}` }) }
+          actions: { type: "needsAttention", params: ({ event }) => ({ reason: `writing the draft failed: ${describeError(event.error)}` }) }
         }
       }
     },
@@ -244,7 +238,7 @@ export const generationMachine = setup({
         ],
         onError: {
           target: "needs_attention",
-          actions: { type: "needsAttention", params: ({ event }) => ({ reason: `validating coherence failed: ${describe(event.error)}` }) }
+          actions: { type: "needsAttention", params: ({ event }) => ({ reason: `validating coherence failed: ${describeError(event.error)}` }) }
         }
       }
     },
@@ -269,7 +263,7 @@ export const generationMachine = setup({
         },
         onError: {
           target: "needs_attention",
-          actions: { type: "needsAttention", params: ({ event }) => ({ reason: `extracting facts failed: ${describe(event.error)}` }) }
+          actions: { type: "needsAttention", params: ({ event }) => ({ reason: `extracting facts failed: ${describeError(event.error)}` }) }
         }
       }
     },
@@ -290,7 +284,7 @@ export const generationMachine = setup({
         },
         onError: {
           target: "needs_attention",
-          actions: { type: "needsAttention", params: ({ event }) => ({ reason: `updating the story memory failed: ${describe(event.error)}` }) }
+          actions: { type: "needsAttention", params: ({ event }) => ({ reason: `updating the story memory failed: ${describeError(event.error)}` }) }
         }
       }
     },

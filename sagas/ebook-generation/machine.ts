@@ -13,6 +13,7 @@
  */
 import { assign, emit, enqueueActions, setup } from "xstate"
 import { activityLogic } from "../../src/engine/index.js"
+import { describeError } from "../../src/kit/activity-errors.js"
 import type { Usage } from "../shared/usage.js"
 import type { AssembleInput, AssembleOutput, ImageInput, ImageOutput, WritePageInput, WritePageOutput } from "./activities.js"
 import type { CostLine, Usd, UsageByModel } from "./pricing.js"
@@ -53,12 +54,6 @@ export interface EbookOutput {
 
 type Emitted = { readonly type: string; readonly [key: string]: unknown }
 
-const describe = (error: unknown) => {
-  const e = (error ?? {}) as { _tag?: unknown; message?: unknown }
-  const tag = typeof e._tag === "string" ? e._tag : "Error"
-  return typeof e.message === "string" && e.message !== "" ? `${tag}: ${e.message}` : tag
-}
-
 const none: UsageByModel = { calls: 0, promptTokens: 0, completionTokens: 0, images: 0 }
 
 const addTokens = (usage: Readonly<Record<string, UsageByModel>>, used: Usage) => {
@@ -83,7 +78,7 @@ const imageGenerated = (context: EbookContext, image: ImageOutput, purpose: "cov
 
 const failure = (step: string) => ({
   target: "failed" as const,
-  actions: { type: "fail" as const, params: ({ event }: { event: { error: unknown } }) => ({ step, reason: `${step} failed: ${describe(event.error)}` }) }
+  actions: { type: "fail" as const, params: ({ event }: { event: { error: unknown } }) => ({ step, reason: `${step} failed: ${describeError(event.error)}` }) }
 })
 
 export const ebookMachine = setup({

@@ -16,7 +16,7 @@ import { makeOrderWorkflow } from "./workflow.js"
 export * from "./config.js"
 export * from "./events.js"
 export { makeOrderMachine, type OrderContext, type OrderOutput } from "./machine.js"
-export { formatMoney, Money, totalOf } from "./money.js"
+export { formatMoney, Money, totalOf } from "../../src/kit/money.js"
 export { findOrder, findStock, listOrders, listStock, ordersProjection, stockProjection, type OrderView, type StockView } from "./projections.js"
 export { orderRoutes } from "./routes.js"
 export {

@@ -12,8 +12,9 @@
  */
 import { assign, emit, setup } from "xstate"
 import { activityLogic } from "../../src/engine/index.js"
+import { errorMessage, errorTag } from "../../src/kit/activity-errors.js"
+import { totalOf } from "../../src/kit/money.js"
 import type { CancelCause, OrderInput, OrderLine, StockLine } from "./events.js"
-import { totalOf } from "./money.js"
 import type { Charge, Refund, Shipment } from "./services.js"
 
 export interface OrderContext {
@@ -43,15 +44,6 @@ export interface OrderOutput {
 export const defaultPaymentMethod = "tok_visa"
 
 const stockLines = (items: ReadonlyArray<OrderLine>): Array<StockLine> => items.map(({ sku, quantity }) => ({ sku, quantity }))
-
-const errorMessage = (error: unknown): string => {
-  const e = error as { message?: unknown; _tag?: unknown } | null
-  return typeof e?.message === "string" ? e.message : typeof e?._tag === "string" ? e._tag : "failed"
-}
-const errorTag = (error: unknown): string | undefined => {
-  const tag = (error as { _tag?: unknown } | null)?._tag
-  return typeof tag === "string" ? tag : undefined
-}
 
 export const makeOrderMachine = (config: { readonly paymentWindowMs: number }) =>
   setup({

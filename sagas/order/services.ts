@@ -11,10 +11,8 @@
  * the order gave up cannot land afterwards.
  */
 import { Context, Effect, Layer, Schema } from "effect"
-import { createHash } from "node:crypto"
-import { formatMoney, toDecimal } from "./money.js"
-
-const shortHash = (text: string) => createHash("sha256").update(text).digest("hex").slice(0, 12)
+import { shortHash } from "../../src/kit/hash.js"
+import { makeTestGateway, type Payment, type PaymentDeclined, type PaymentUnavailable, type Refund } from "../../src/kit/test-payments.js"
 
 export interface StockLine {
   readonly sku: string
@@ -130,31 +128,10 @@ export const makeInventory = (stockOf: (sku: string) => number = initialStock): 
 
 // -- Payments -----------------------------------------------------------------
 
-/** The card was refused: final, not retried. */
-export class PaymentDeclined extends Schema.TaggedError<PaymentDeclined>()("PaymentDeclined", { reason: Schema.String }) {
-  override get message() {
-    return `payment declined: ${this.reason}`
-  }
-}
+export { PaymentDeclined, PaymentUnavailable, type Refund } from "../../src/kit/test-payments.js"
 
-/** The gateway could not answer now: retried. */
-export class PaymentUnavailable extends Schema.TaggedError<PaymentUnavailable>()("PaymentUnavailable", { reason: Schema.String }) {
-  override get message() {
-    return `payment gateway unavailable: ${this.reason}`
-  }
-}
-
-export interface Charge {
-  readonly chargeId: string
-  readonly amount: string
-}
-
-export interface Refund {
-  /** False when there was nothing to refund: the key is closed all the same. */
-  readonly refunded: boolean
-  readonly refundId: string | null
-  readonly amount: string | null
-}
+/** What the gateway took under a key. */
+export type Charge = Payment
 
 export interface PaymentsShape {
   /** Charges once per key: the same key gives back the same charge. */
@@ -166,44 +143,13 @@ export interface PaymentsShape {
 export class Payments extends Context.Service<Payments, PaymentsShape>()("orrery/shop/Payments") {}
 
 /**
- * A gateway with test cards: `tok_declined` is declined, `tok_flaky` fails
- * transiently twice (per key) and then succeeds, `tok_timeout` never answers;
- * anything else is accepted.
+ * A gateway with test cards (src/kit/test-payments.ts): `tok_declined` is
+ * declined, `tok_flaky` fails transiently twice (per key) and then succeeds,
+ * `tok_timeout` never answers; anything else is accepted.
  */
 export const makePayments = (): PaymentsShape => {
-  const charges = new Map<string, { charge: Charge; refund: Refund | null }>()
-  const closed = new Set<string>()
-  const attempts = new Map<string, number>()
-  return {
-    charge: ({ key, amount, method }) =>
-      Effect.suspend((): Effect.Effect<Charge, PaymentDeclined | PaymentUnavailable> => {
-        const attempt = (attempts.get(key) ?? 0) + 1
-        attempts.set(key, attempt)
-        const existing = charges.get(key)
-        if (existing !== undefined) return Effect.succeed(existing.charge)
-        if (closed.has(key)) return Effect.fail(new PaymentDeclined({ reason: "the payment was voided" }))
-        switch (method) {
-          case "tok_declined":
-            return Effect.fail(new PaymentDeclined({ reason: "card declined" }))
-          case "tok_flaky":
-            if (attempt <= 2) return Effect.fail(new PaymentUnavailable({ reason: `transient failure on attempt ${attempt}` }))
-            break
-          case "tok_timeout":
-            return Effect.never
-        }
-        const charge: Charge = { chargeId: `ch_${shortHash(key)}`, amount: formatMoney(toDecimal(amount)) }
-        charges.set(key, { charge, refund: null })
-        return Effect.succeed(charge)
-      }),
-    refund: ({ key }) =>
-      Effect.sync(() => {
-        closed.add(key)
-        const existing = charges.get(key)
-        if (existing === undefined) return { refunded: false, refundId: null, amount: null }
-        existing.refund ??= { refunded: true, refundId: `re_${shortHash(key)}`, amount: existing.charge.amount }
-        return existing.refund
-      })
-  }
+  const gateway = makeTestGateway()
+  return { charge: ({ key, amount, method }) => gateway.pay({ key, amount, card: method }), refund: gateway.refund }
 }
 
 // -- Shipping -----------------------------------------------------------------

@@ -17,6 +17,7 @@
  */
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
+import { mulberry32 } from "../../src/kit/random.js"
 import { type Completion, type CompletionRequest, LanguageModelUnavailable, type LanguageModelShape } from "./language-model.js"
 import { type PromptFact, parseFacts, parseSections } from "./prompt.js"
 
@@ -31,18 +32,6 @@ const stopwords = new Set([
 ])
 
 const seedOf = (text: string) => createHash("sha256").update(text, "utf8").digest().readUInt32BE(0)
-
-/** A small deterministic generator (mulberry32). */
-const generator = (seed: number) => {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const wordsOf = (text: string) => text.split(/\s+/).filter((word) => word !== "").length
 
@@ -89,7 +78,7 @@ const writeChapter = (sections: ReadonlyMap<string, string>): string => {
   const firstDraft = feedback.trim() === ""
   const contradict = (firstDraft && /\[contradiction\]/i.test(instruction)) || /\[incoherent\]/i.test(instruction)
   const clean = cleanInstruction(instruction)
-  const random = generator(seedOf(`${sections.get("chapter") ?? ""}|${clean}|${feedback}`))
+  const random = mulberry32(seedOf(`${sections.get("chapter") ?? ""}|${clean}|${feedback}`))
 
   const { characters, locations } = entitiesOf(instruction)
   const knownCharacters = known.filter((fact) => fact.kind === "character").map((fact) => fact.subject)
@@ -171,7 +160,7 @@ const writePage = (sections: ReadonlyMap<string, string>): string => {
   const theme = sections.get("theme") ?? "a quiet day"
   const page = sections.get("page") ?? "1 of 1"
   const target = Math.max(20, Number.parseInt(sections.get("target length") ?? "", 10) || 80)
-  const random = generator(seedOf(`${title}|${theme}|${page}`))
+  const random = mulberry32(seedOf(`${title}|${theme}|${page}`))
   const lines = [
     `${title}, page ${page}.`,
     `This page is about ${theme.replace(/\[[a-z-]+\]/gi, "").trim()}.`

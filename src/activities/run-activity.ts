@@ -111,4 +111,8 @@ export const runActivity = <R>(
     const failure = exit.cause.reasons.find((reason) => reason._tag === "Fail")
     const error = failure?._tag === "Fail" ? failure.error : Cause.squash(exit.cause)
     return { ok: false, value: encodeError(definition, error), attempts: attempt, durationMs }
-  })
+  }).pipe(
+    Effect.withSpan("orrery.activity", {
+      attributes: { "orrery.activity": src, "orrery.workflow": run.workflowType, "orrery.instance": run.instanceId, "orrery.idempotency_key": run.idempotencyKey }
+    })
+  )

@@ -603,7 +603,8 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
       return { _tag: "Applied", loaded: next } as const
     })
     return retryOnConflict(workflowType, instanceId, once).pipe(
-      Effect.catchTag("TaskGone", () => Effect.succeed({ _tag: "Gone" } as const))
+      Effect.catchTag("TaskGone", () => Effect.succeed({ _tag: "Gone" } as const)),
+      Effect.withSpan("orrery.step", { attributes: { "orrery.workflow": workflowType, "orrery.instance": instanceId, "orrery.input": input.kind } })
     )
   }
 
@@ -764,7 +765,8 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
         if (typeof type !== "string" || type === "") {
           return yield* new InvalidEvent({ eventType: "event", field: "type", reason: "is missing: an event needs a string type" })
         }
-        const schema = loaded.definition.events.accepts[type]
+        // hasOwn: an event named "toString" must not find Object.prototype's.
+        const schema = Object.hasOwn(loaded.definition.events.accepts, type) ? loaded.definition.events.accepts[type] : undefined
         if (schema === undefined || type.startsWith("xstate.")) {
           return yield* new EventNotAccepted({ eventType: type, state: loaded.row.state, accepted: acceptedEvents(loaded.snapshot) })
         }
@@ -833,6 +835,12 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
           const parsed = parseCursor(filter.cursor)
           if (parsed === undefined) return yield* new InvalidEvent({ eventType: "list", field: "cursor", reason: "is not a cursor this server gave out" })
           after = parsed
+        }
+        for (const [field, value] of [["type", filter.type], ["status", filter.status], ["state", filter.state]] as const) {
+          // Postgres text cannot hold NUL: refuse it as bad input rather than fail in the driver.
+          if (value !== undefined && value.includes("\u0000")) {
+            return yield* new InvalidEvent({ eventType: "list", field, reason: "must not contain a NUL character" })
+          }
         }
         const rows = yield* fromDriver(db, () => db.query<InstanceRow>(sql.list, [filter.type ?? null, filter.status ?? null, filter.state ?? null, ...after, limit + 1]))
         const items = rows.slice(0, limit).map((row) => viewOf(row, undefined))
@@ -986,7 +994,7 @@ const formatCursor = (row: InstanceRow) =>
 const parseCursor = (cursor: string): [string, string, string] | undefined => {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))
-    return Array.isArray(parsed) && parsed.length === 3 && parsed.every((part) => typeof part === "string") && !Number.isNaN(Date.parse(String(parsed[0])))
+    return Array.isArray(parsed) && parsed.length === 3 && parsed.every((part) => typeof part === "string" && !part.includes("\u0000")) && !Number.isNaN(Date.parse(String(parsed[0])))
       ? (parsed as [string, string, string])
       : undefined
   } catch {

@@ -136,12 +136,12 @@ const eventLog: Migration = {
 
 export const logMigrations: ReadonlyArray<Migration> = [eventLog]
 
-/** Applies what is missing of `migrations`; returns the versions it applied (empty when already current). */
+/** Applies what is missing of `migrations`; returns those it applied (empty when already current). */
 export const migrate = async (
   db: { transaction<A>(work: (tx: Queryable) => Promise<A>): Promise<A> },
   schema: string,
   migrations: ReadonlyArray<Migration> = logMigrations
-): Promise<ReadonlyArray<number>> =>
+): Promise<ReadonlyArray<Migration>> =>
   db.transaction(async (tx) => {
     await tx.query("select pg_advisory_xact_lock(hashtext($1))", [`orrery.migrate.${schema}`])
     await tx.exec(`
@@ -158,7 +158,7 @@ export const migrate = async (
         (row) => `${row.component}@${row.version}`
       )
     )
-    const applied: Array<number> = []
+    const applied: Array<Migration> = []
     for (const migration of migrations) {
       if (done.has(`${migration.component}@${migration.version}`)) continue
       await tx.exec(migration.sql(schema))
@@ -167,7 +167,7 @@ export const migrate = async (
         migration.version,
         migration.name
       ])
-      applied.push(migration.version)
+      applied.push(migration)
     }
     return applied
   })

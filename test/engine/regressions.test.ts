@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest"
 import { type AnyStateMachine, assign, sendParent, sendTo, setup } from "xstate"
 import { activityLogic, defineActivity, defineWorkflow, Engine } from "../../src/engine/index.js"
 import { drivers } from "../support/drivers.js"
+import { tallyWorkflow } from "./fixtures.js"
 import { until, withOrrery } from "../support/engine.js"
 
 const pinged = defineWorkflow({
@@ -92,5 +93,13 @@ describe.each(drivers)("engine regressions on %s", (driver) => {
         const history = yield* engine.history("chain", id)
         expect(history.filter((entry) => entry.type === "activity.ignored")).toEqual([])
       }
+    })))
+
+  it("refuses an event named like an Object method, and NUL in list filters, as typed errors", () =>
+    withOrrery(driver, { workflows: [tallyWorkflow], worker: false }, Effect.gen(function*() {
+      const engine = yield* Engine
+      yield* engine.start("tally", {}, { id: "t" })
+      expect(yield* engine.send("tally", "t", { type: "toString" }).pipe(Effect.flip)).toMatchObject({ _tag: "EventNotAccepted", eventType: "toString" })
+      expect(yield* engine.list({ state: "a\u0000b" }).pipe(Effect.flip)).toMatchObject({ _tag: "InvalidEvent", field: "state" })
     })))
 })

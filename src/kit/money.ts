@@ -1,4 +1,8 @@
-/** Money as exact decimals written as strings ("19.99"); arithmetic in BigDecimal, never floats. */
+/**
+ * Money as exact decimals written as strings ("19.99"); arithmetic in
+ * BigDecimal, never floats. Shared by the shop and travel domains (cart,
+ * order, booking) so that prices are checked, added and formatted alike.
+ */
 import { BigDecimal, Schema } from "effect"
 
 /** A non-negative amount with at most two decimals, as a string: "19.99", "20", "0.5". */

@@ -1,0 +1,136 @@
+/** Request and answer schemas of the workflow routes. */
+import { commonErrors, errors, historyEntry, identifier, instance, text } from "../schemas.js"
+
+const tags = ["workflows"]
+
+/**
+ * Names every plain object inherits (`toString`, `__proto__`, …). The engine looks
+ * event types up in a plain object, so these would reach it as schemas; no
+ * workflow uses them as event names, so they are refused here.
+ */
+const inheritedNames = Object.getOwnPropertyNames(Object.prototype)
+const typeParams = { type: "object", required: ["type"], properties: { type: identifier } } as const
+const instanceParams = { type: "object", required: ["type", "id"], properties: { type: identifier, id: identifier } } as const
+
+export const start = {
+  tags,
+  operationId: "startWorkflow",
+  summary: "Start an instance",
+  description: "Starts an instance of the newest version of the workflow type. With an Idempotency-Key, repeating the request answers the instance the first one started (200) instead of starting another.",
+  params: typeParams,
+  headers: {
+    type: "object",
+    properties: {
+      "idempotency-key": { type: "string", minLength: 1, maxLength: 200, pattern: "^[\\x21-\\x7e]+$", description: "Same key, same instance" },
+      "x-correlation-id": { type: "string", description: "Recorded in the events' metadata; generated when absent" }
+    }
+  },
+  body: {
+    type: "object",
+    required: ["input"],
+    additionalProperties: false,
+    properties: {
+      id: { ...identifier, description: "The instance id (default: a new UUID)" },
+      input: { description: "The workflow's start input; validated by its schema (see GET /machines/{type})" }
+    }
+  },
+  response: {
+    201: { ...instance, description: "Started" },
+    200: { ...instance, description: "Already started with this Idempotency-Key" },
+    ...errors(...commonErrors, 404, 409, 413, 415)
+  }
+} as const
+
+export const get = {
+  tags,
+  operationId: "getWorkflow",
+  summary: "An instance's current state",
+  params: instanceParams,
+  response: { 200: instance, ...errors(...commonErrors, 404) }
+} as const
+
+export const send = {
+  tags,
+  operationId: "sendEvent",
+  summary: "Send an event to an instance",
+  description:
+    "The body is the event: `type` plus its payload, validated by the workflow's schema for that type. With `wait=settled` the answer waits (up to `timeout`) until no activity, message or child start is pending for the instance, or it is final: 200 when it settled, 202 with the state so far when the timeout came first.",
+  params: instanceParams,
+  querystring: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      wait: { type: "string", enum: ["settled"] },
+      timeout: { type: "string", pattern: "^[0-9]{1,7}(ms|s)?$", description: "e.g. 5s, 500ms (a bare number is milliseconds); default 5s" }
+    }
+  },
+  body: {
+    type: "object",
+    required: ["type"],
+    properties: { type: { type: "string", minLength: 1, maxLength: 200, not: { enum: inheritedNames } } },
+    additionalProperties: true
+  },
+  response: {
+    200: { ...instance, description: "Accepted (and settled, when asked to wait)" },
+    202: { ...instance, description: "Accepted; not settled within the timeout" },
+    ...errors(...commonErrors, 404, 409, 413, 415)
+  }
+} as const
+
+export const cancel = {
+  tags,
+  operationId: "cancelWorkflow",
+  summary: "Cancel an instance",
+  params: instanceParams,
+  body: {
+    type: "object",
+    additionalProperties: false,
+    properties: { reason: { ...text, maxLength: 1000 } }
+  },
+  response: { 200: instance, ...errors(...commonErrors, 404, 409, 413, 415) }
+} as const
+
+export const retry = {
+  tags,
+  operationId: "retryWorkflow",
+  summary: "Run a failed instance's failed activity again",
+  params: instanceParams,
+  response: { 200: instance, ...errors(...commonErrors, 404, 409, 415) }
+} as const
+
+export const history = {
+  tags,
+  operationId: "workflowHistory",
+  summary: "An instance's history",
+  description: "Inputs, domain events and the engine's records (activities scheduled and attempted, timers), in order.",
+  params: instanceParams,
+  response: {
+    200: { type: "object", required: ["items"], properties: { items: { type: "array", items: historyEntry } } },
+    ...errors(...commonErrors, 404)
+  }
+} as const
+
+export const list = {
+  tags,
+  operationId: "listWorkflows",
+  summary: "Instances, newest first",
+  querystring: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      type: identifier,
+      status: { type: "string", enum: ["running", "done", "failed", "cancelled"] },
+      state: { ...text, maxLength: 200, description: "A state name (top-level, or a region's key for parallel states)" },
+      limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
+      cursor: { type: "string", pattern: "^[\\x21-\\x7e]{1,1000}$", description: "nextCursor of the previous page" }
+    }
+  },
+  response: {
+    200: {
+      type: "object",
+      required: ["items", "nextCursor"],
+      properties: { items: { type: "array", items: instance }, nextCursor: { type: ["string", "null"] } }
+    },
+    ...errors(...commonErrors)
+  }
+} as const

@@ -1,0 +1,119 @@
+/**
+ * Workflow instances: start, read, send events, cancel, retry, history, list.
+ * Each handler is one engine call (plus the optional settle wait); the engine's
+ * typed failures become statuses in errors.ts.
+ */
+import { Effect } from "effect"
+import type { FastifyPluginAsync } from "fastify"
+import { Engine } from "../../engine/index.js"
+import { InvalidEvent } from "../../log/index.js"
+import type { RouteContext } from "../context.js"
+import { httpError } from "../errors.js"
+import { parseTimeout, settle } from "./settle.js"
+import * as schemas from "./workflows.schemas.js"
+
+interface InstanceParams {
+  readonly type: string
+  readonly id: string
+}
+
+/** A stored event that no longer decodes, or a broken hash chain, is the server's problem: a 500, not a 400. */
+const historyOf = (workflowType: string, instanceId: string) =>
+  Engine.use((engine) => engine.history(workflowType, instanceId)).pipe(
+    Effect.catchTag("InvalidEvent", (error) => Effect.die(new Error(`stored history does not decode: ${error.message}`))),
+    Effect.catchTag("IntegrityError", (error) => Effect.die(new Error(error.message)))
+  )
+
+/** The start input's fields sit under `input` in the request body. */
+const underInput = (error: InvalidEvent) =>
+  error.eventType.endsWith(" input")
+    ? new InvalidEvent({ eventType: error.eventType, field: error.field === "" ? "input" : `input.${error.field}`, reason: error.reason })
+    : error
+
+export const workflowRoutes: FastifyPluginAsync<{ readonly context: RouteContext }> = async (app, { context }) => {
+  const { perform, callOptions } = context
+
+  app.post<{ Params: { type: string }; Body: { id?: string; input: unknown }; Headers: { "idempotency-key"?: string } }>(
+    "/workflows/:type",
+    { schema: schemas.start },
+    async (request, reply) => {
+      const key = request.headers["idempotency-key"]
+      const { instance, created } = await perform(
+        request,
+        Engine.use((engine) =>
+          engine.start(request.params.type, request.body.input, {
+            ...callOptions(request),
+            ...(request.body.id === undefined ? {} : { id: request.body.id }),
+            ...(key === undefined ? {} : { idempotencyKey: key })
+          })
+        ).pipe(Effect.mapError((error) => (error._tag === "InvalidEvent" ? underInput(error) : error)))
+      )
+      request.instanceId = instance.id
+      if (created) reply.header("location", `/workflows/${encodeURIComponent(instance.type)}/${encodeURIComponent(instance.id)}`)
+      return reply.code(created ? 201 : 200).send(instance)
+    }
+  )
+
+  app.get<{ Params: InstanceParams }>("/workflows/:type/:id", { schema: schemas.get }, async (request) =>
+    perform(request, Engine.use((engine) => engine.get(request.params.type, request.params.id)))
+  )
+
+  app.post<{ Params: InstanceParams; Body: { type: string }; Querystring: { wait?: "settled"; timeout?: string } }>(
+    "/workflows/:type/:id/events",
+    { schema: schemas.send },
+    async (request, reply) => {
+      const { type, id } = request.params
+      const timeoutMs = request.query.wait === "settled" ? parseTimeout(request.query.timeout, context.options.maxSettleMs) : undefined
+      if (request.query.wait === undefined && request.query.timeout !== undefined) {
+        throw httpError(400, "ValidationError", "querystring timeout needs wait=settled", { in: "querystring", field: "timeout", reason: "needs wait=settled" })
+      }
+      const sent = await perform(request, Engine.use((engine) => engine.send(type, id, request.body, callOptions(request))))
+      if (timeoutMs === undefined) return sent
+      const { settled, instance } = await perform(request, settle(type, id, timeoutMs))
+      return reply.code(settled ? 200 : 202).send(instance)
+    }
+  )
+
+  app.post<{ Params: InstanceParams; Body: { reason?: string } | undefined }>(
+    "/workflows/:type/:id/cancel",
+    {
+      schema: schemas.cancel,
+      // The reason is optional, and so is the body that carries it.
+      preValidation: async (request) => {
+        request.body ??= {}
+      }
+    },
+    async (request) => {
+      const reason = request.body?.reason ?? `cancelled over HTTP by ${request.principal?.name ?? "anonymous"}`
+      return perform(request, Engine.use((engine) => engine.cancel(request.params.type, request.params.id, reason, callOptions(request))))
+    }
+  )
+
+  app.post<{ Params: InstanceParams }>("/workflows/:type/:id/retry", { schema: schemas.retry }, async (request) =>
+    perform(request, Engine.use((engine) => engine.retry(request.params.type, request.params.id, callOptions(request))))
+  )
+
+  app.get<{ Params: InstanceParams }>("/workflows/:type/:id/history", { schema: schemas.history }, async (request) => ({
+    items: await perform(request, historyOf(request.params.type, request.params.id))
+  }))
+
+  app.get<{ Querystring: { type?: string; status?: "running" | "done" | "failed" | "cancelled"; state?: string; limit?: number; cursor?: string } }>(
+    "/workflows",
+    { schema: schemas.list },
+    async (request) => {
+      const { type, status, state, limit, cursor } = request.query
+      return perform(
+        request,
+        Engine.use((engine) =>
+          engine.list({
+            ...(type === undefined ? {} : { type }),
+            ...(status === undefined ? {} : { status }),
+            ...(state === undefined ? {} : { state }),
+            ...(limit === undefined ? {} : { limit }),
+            ...(cursor === undefined ? {} : { cursor })
+          })
+        )
+      )
+    }
+  )
+}
