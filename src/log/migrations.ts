@@ -55,52 +55,41 @@ const eventLog: Migration = {
     returns table (outcome text, stream_id text, "position" bigint, stream_version integer, transaction_id text, head integer)
     language plpgsql as $fn$
     #variable_conflict use_column
+    declare
+      v_head integer;
+      v_version integer;
+      v_hash bytea;
+      v_event jsonb;
+      v_id uuid;
+      v_now timestamptz := now();
     begin
-      return query
-        with recursive
-        batch as (
-          select e.ord::integer as ord, (e.value->>'event_id')::uuid as event_id, e.value->>'type' as type,
-            (e.value->>'schema_version')::integer as schema_version, e.value->'data' as data, e.value->'metadata' as metadata
-          from jsonb_array_elements(p_batch) with ordinality as e(value, ord)
-        ),
-        existing as (
-          select x.position, x.stream_id, x.stream_version, x.transaction_id from ${s}.events x
-          where x.event_id in (select event_id from batch)
-        ),
-        head as (
-          select coalesce(h.stream_version, 0) as version, h.hash
-          from (select 1) one left join lateral (
-            select stream_version, hash from ${s}.events where stream_id = p_stream order by stream_version desc limit 1
-          ) h on true
-        ),
-        allowed as (
-          select h.version, h.hash from head h
-          where not exists (select 1 from existing) and (p_expected < 0 or h.version = p_expected)
-        ),
-        chain as (
-          select b.ord, a.version + 1 as stream_version,
-            ${s}.event_hash(p_stream, a.version + 1, b.event_id, b.type, b.schema_version, b.data, b.metadata, now(), a.hash) as hash
-          from batch b, allowed a where b.ord = 1
-          union all
-          select b.ord, c.stream_version + 1,
-            ${s}.event_hash(p_stream, c.stream_version + 1, b.event_id, b.type, b.schema_version, b.data, b.metadata, now(), c.hash)
-          from chain c join batch b on b.ord = c.ord + 1
-        ),
-        inserted as (
-          insert into ${s}.events (stream_id, stream_version, event_id, type, schema_version, data, metadata, recorded_at, hash)
-          select p_stream, c.stream_version, b.event_id, b.type, b.schema_version, b.data, b.metadata, now(), c.hash
-          from chain c join batch b using (ord) order by c.ord
-          returning position, stream_version, transaction_id
-        )
-        select 'inserted' as outcome, p_stream as stream_id, i.position, i.stream_version, i.transaction_id::text as transaction_id,
-          (select version from head) as head
-        from inserted i
-        union all
-        select 'existing', x.stream_id, x.position, x.stream_version, x.transaction_id::text, (select version from head) from existing x
-        union all
-        select 'conflict', p_stream, null, null, null, h.version from head h
-        where not exists (select 1 from existing) and not (p_expected < 0 or h.version = p_expected)
-        order by 4;
+      select e.stream_version, e.hash into v_head, v_hash from ${s}.events e
+      where e.stream_id = p_stream order by e.stream_version desc limit 1;
+      v_head := coalesce(v_head, 0);
+      -- Stored already: a retry. Answer the original rows and write nothing.
+      if exists (select 1 from ${s}.events e where e.event_id in (select (x->>'event_id')::uuid from jsonb_array_elements(p_batch) x)) then
+        return query
+          select 'existing'::text, e.stream_id, e.position, e.stream_version, e.transaction_id::text, v_head from ${s}.events e
+          where e.event_id in (select (x->>'event_id')::uuid from jsonb_array_elements(p_batch) x) order by e.stream_version;
+        return;
+      end if;
+      if p_expected >= 0 and v_head <> p_expected then
+        return query select 'conflict'::text, p_stream, null::bigint, null::integer, null::text, v_head;
+        return;
+      end if;
+      v_version := v_head;
+      for v_event in select x from jsonb_array_elements(p_batch) x loop
+        v_version := v_version + 1;
+        v_id := (v_event->>'event_id')::uuid;
+        v_hash := ${s}.event_hash(p_stream, v_version, v_id, v_event->>'type', (v_event->>'schema_version')::integer,
+          v_event->'data', v_event->'metadata', v_now, v_hash);
+        insert into ${s}.events (stream_id, stream_version, event_id, type, schema_version, data, metadata, recorded_at, hash)
+        values (p_stream, v_version, v_id, v_event->>'type', (v_event->>'schema_version')::integer, v_event->'data',
+          v_event->'metadata', v_now, v_hash)
+        returning 'inserted', p_stream, events.position, events.stream_version, events.transaction_id::text, v_head
+        into outcome, stream_id, position, stream_version, transaction_id, head;
+        return next;
+      end loop;
     end
     $fn$;
 
