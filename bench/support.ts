@@ -92,18 +92,40 @@ export const load = <E, R>(
           const before = performance.now()
           yield* operation(index)
           const after = performance.now()
+          if (after >= windowStart) open()
+          if (after >= windowEnd) close()
           total++
           if (after >= windowStart && after <= windowEnd) latencies.push(after - before)
         }
       })
+    // The window's callbacks run once each, on time (timers) or, when a busy event loop delays the timers,
+    // from the loops themselves — and `close` always runs before the result is built.
+    let opened = false
+    let closed = false
+    const open = () => {
+      if (opened) return
+      opened = true
+      options.onWindow?.open()
+    }
+    const close = () => {
+      if (closed) return
+      open()
+      closed = true
+      options.onWindow?.close()
+    }
     const timers = options.onWindow === undefined
       ? []
-      : [setTimeout(options.onWindow.open, options.warmupMs), setTimeout(options.onWindow.close, options.warmupMs + options.durationMs)]
+      : [setTimeout(open, options.warmupMs), setTimeout(close, options.warmupMs + options.durationMs)]
     return Effect.forEach(Array.from({ length: options.writers }, (_, index) => index), writer, {
       concurrency: "unbounded",
       discard: true
     }).pipe(
-      Effect.ensuring(Effect.sync(() => timers.forEach(clearTimeout))),
+      Effect.ensuring(
+        Effect.sync(() => {
+          timers.forEach(clearTimeout)
+          close()
+        })
+      ),
       Effect.map((): LoadResult => {
         const seconds = options.durationMs / 1000
         const sorted = latencies.sort((a, b) => a - b)

@@ -61,16 +61,20 @@ const eventLog: Migration = {
       v_hash bytea;
       v_event jsonb;
       v_id uuid;
+      v_ids uuid[];
       v_now timestamptz := now();
     begin
       select e.stream_version, e.hash into v_head, v_hash from ${s}.events e
       where e.stream_id = p_stream order by e.stream_version desc limit 1;
       v_head := coalesce(v_head, 0);
-      -- Stored already: a retry. Answer the original rows and write nothing.
-      if exists (select 1 from ${s}.events e where e.event_id in (select (x->>'event_id')::uuid from jsonb_array_elements(p_batch) x)) then
+      -- Stored already: a retry. Answer the original rows and write nothing. (An array probe keeps
+      -- the cached plan an index lookup however the table grows; a semi-join planned on a small
+      -- table would stay a sequential scan.)
+      v_ids := array(select (x->>'event_id')::uuid from jsonb_array_elements(p_batch) x);
+      if exists (select 1 from ${s}.events e where e.event_id = any(v_ids)) then
         return query
           select 'existing'::text, e.stream_id, e.position, e.stream_version, e.transaction_id::text, v_head from ${s}.events e
-          where e.event_id in (select (x->>'event_id')::uuid from jsonb_array_elements(p_batch) x) order by e.stream_version;
+          where e.event_id = any(v_ids) order by e.stream_version;
         return;
       end if;
       if p_expected >= 0 and v_head <> p_expected then

@@ -31,6 +31,8 @@ export const Wakeups = {
       sending = true
       db.query("select pg_notify($1, '')", [channel])
         .catch(() => {}) // a lost hint only delays subscribers until their next poll
+        // At most one hint per 10 ms: under load the appends that follow share it.
+        .then(() => new Promise((resolve) => setTimeout(resolve, 10)))
         .finally(() => {
           sending = false
           if (again) {
