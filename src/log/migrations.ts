@@ -62,16 +62,23 @@ const eventLog: Migration = {
       v_event jsonb;
       v_id uuid;
       v_ids uuid[];
+      v_stored boolean := false;
       v_now timestamptz := now();
     begin
       select e.stream_version, e.hash into v_head, v_hash from ${s}.events e
       where e.stream_id = p_stream order by e.stream_version desc limit 1;
       v_head := coalesce(v_head, 0);
-      -- Stored already: a retry. Answer the original rows and write nothing. (An array probe keeps
-      -- the cached plan an index lookup however the table grows; a semi-join planned on a small
-      -- table would stay a sequential scan.)
+      -- Stored already: a retry. Answer the original rows and write nothing. (One equality probe
+      -- per event keeps the cached plan an index lookup however the table grows; a semi-join
+      -- planned while the table was small would stay a sequential scan.)
       v_ids := array(select (x->>'event_id')::uuid from jsonb_array_elements(p_batch) x);
-      if exists (select 1 from ${s}.events e where e.event_id = any(v_ids)) then
+      foreach v_id in array v_ids loop
+        if exists (select 1 from ${s}.events e where e.event_id = v_id) then
+          v_stored := true;
+          exit;
+        end if;
+      end loop;
+      if v_stored then
         return query
           select 'existing'::text, e.stream_id, e.position, e.stream_version, e.transaction_id::text, v_head from ${s}.events e
           where e.event_id = any(v_ids) order by e.stream_version;
