@@ -119,8 +119,18 @@ export interface EngineShape {
   ) => Effect.Effect<InstanceView, WorkflowNotFound | InstanceNotFound | NothingToRetry | EngineError>
   readonly list: (filter?: ListFilter) => Effect.Effect<{ readonly items: ReadonlyArray<InstanceView>; readonly nextCursor: string | null }, EngineError | InvalidEvent>
   readonly history: (workflowType: string, instanceId: string) => Effect.Effect<ReadonlyArray<HistoryEntry>, InstanceNotFound | EngineError | InvalidEvent | IntegrityError>
+  /** Every instance's tasks, counted by kind and state (metrics). */
+  readonly taskCounts: Effect.Effect<ReadonlyArray<TaskCount>, EngineError>
   /** Tasks still to do for an instance (activities in flight, timers pending): "why is this stuck". */
   readonly pending: (workflowType: string, instanceId: string) => Effect.Effect<ReadonlyArray<PendingTask>, EngineError>
+}
+
+export interface TaskCount {
+  readonly kind: TaskRow["kind"]
+  readonly scheduled: number
+  readonly due: number
+  readonly late: number
+  readonly leased: number
 }
 
 export interface PendingTask {
@@ -854,6 +864,8 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
         if (events.length === 0) return yield* new InstanceNotFound({ workflowType, instanceId })
         return events.map(historyEntryOf)
       }),
+
+    taskCounts: fromDriver(db, () => db.query<TaskCount>(sql.taskCounts)),
 
     pending: (workflowType, instanceId) =>
       fromDriver(db, () => db.query<{ kind: TaskRow["kind"]; key: string; payload: unknown; due_at: Date; locked_by: string | null; attempts: number }>(sql.pendingTasks, [streamOf(workflowType, instanceId)])).pipe(

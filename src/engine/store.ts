@@ -207,6 +207,15 @@ export const engineStatements = (s: string) => ({
   /** Activity attempts survive a worker's death through this counter. */
   recordAttempt: `update ${s}.tasks set attempts = $3 where id = $1 and locked_by = $2`,
 
+  /** Every task by kind and where it stands: waiting for its time, due (unclaimed, late by over a second or not), leased. */
+  taskCounts: `
+    select kind,
+      count(*) filter (where (locked_until is null or locked_until < now()) and due_at > now())::int as scheduled,
+      count(*) filter (where (locked_until is null or locked_until < now()) and due_at <= now())::int as due,
+      count(*) filter (where (locked_until is null or locked_until < now()) and due_at <= now() - interval '1 second')::int as late,
+      count(*) filter (where locked_until >= now())::int as leased
+    from ${s}.tasks group by kind order by kind`,
+
   pendingTasks: `select kind, key, payload, due_at, locked_by, attempts from ${s}.tasks where stream_id = $1 order by id`,
 
   list: `

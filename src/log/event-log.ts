@@ -62,6 +62,8 @@ export interface EventLogShape {
     options?: SubscribeOptions
   ) => Effect.Effect<Subscription, StoreUnavailable, R | Scope.Scope>
   readonly listParked: (subscription?: string) => Effect.Effect<ReadonlyArray<ParkedEvent>, StoreUnavailable>
+  /** Every subscription's checkpoint position and how far the log's head is past it (metrics). */
+  readonly subscriptionLag: Effect.Effect<ReadonlyArray<{ readonly name: string; readonly position: number; readonly behind: number }>, StoreUnavailable>
   /** Asks the parked event's subscription to deliver it again; false when no such parked event. */
   readonly redrive: (parkedId: number) => Effect.Effect<boolean, StoreUnavailable>
   readonly saveSnapshot: (
@@ -248,6 +250,7 @@ const make = Effect.fnUntraced(function*(options: EventLogOptions) {
     headCursor,
     subscribe: (name, handler, subscribeOptions = {}) =>
       runSubscription({ db, sql, readAll, headCursor, wakeups, catalog }, name, handler, subscribeOptions),
+    subscriptionLag: fromDriver(db, () => db.query<{ name: string; position: number; behind: number }>(sql.subscriptionLag)),
     listParked: (subscription) =>
       fromDriver(db, () => db.query<ParkedRow>(sql.listParked, [subscription ?? null])).pipe(
         Effect.map((rows) => rows.map(toParkedEvent))

@@ -58,6 +58,11 @@ export const statements = (s: string) => ({
     select stream_id, stream_version, machine_version, state, recorded_at from ${s}.snapshots
     where stream_id = $1 order by stream_version desc limit 1`,
 
+  /** Each subscription's checkpoint and how many positions the log's head is past it. */
+  subscriptionLag: `
+    select s.name, s.position, greatest(0, coalesce((select max(position) from ${s}.events), 0) - s.position)::float8 as behind
+    from ${s}.subscriptions s order by s.name`,
+
   loadCheckpoint: `select transaction_id::text as transaction_id, position from ${s}.subscriptions where name = $1`,
 
   saveCheckpoint: `

@@ -6,7 +6,9 @@ import { describe, expect, it } from "vitest"
 import { type AnyStateMachine, assign, sendParent, sendTo, setup } from "xstate"
 import { activityLogic, defineActivity, defineWorkflow, Engine } from "../../src/engine/index.js"
 import { drivers } from "../support/drivers.js"
-import { tallyWorkflow } from "./fixtures.js"
+import { Gateway, paymentWorkflow, tallyWorkflow } from "./fixtures.js"
+
+const paymentWorkflowForCounts = paymentWorkflow(new Gateway())
 import { until, withOrrery } from "../support/engine.js"
 
 const pinged = defineWorkflow({
@@ -101,5 +103,16 @@ describe.each(drivers)("engine regressions on %s", (driver) => {
       yield* engine.start("tally", {}, { id: "t" })
       expect(yield* engine.send("tally", "t", { type: "toString" }).pipe(Effect.flip)).toMatchObject({ _tag: "EventNotAccepted", eventType: "toString" })
       expect(yield* engine.list({ state: "a\u0000b" }).pipe(Effect.flip)).toMatchObject({ _tag: "InvalidEvent", field: "state" })
+    })))
+
+  it("counts every instance's tasks by kind and state", () =>
+    withOrrery(driver, { workflows: [paymentWorkflowForCounts], worker: false }, Effect.gen(function*() {
+      const engine = yield* Engine
+      yield* engine.start("payment", { amount: 1 }, { id: "counted" })
+      const counts = yield* engine.taskCounts
+      expect(counts).toEqual([
+        { kind: "activity", scheduled: 0, due: 1, late: 0, leased: 0 },
+        { kind: "timer", scheduled: 1, due: 0, late: 0, leased: 0 }
+      ])
     })))
 })

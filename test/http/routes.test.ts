@@ -268,6 +268,9 @@ describe.each(drivers)("HTTP routes on %s", (driver) => {
       expect(metrics.text).toMatch(/^orrery_activities_total\{activity="charge",outcome="completed"\} [1-9]\d*$/m)
       expect(metrics.text).toMatch(/^orrery_circuit_state\{dependency="charge",state="closed"\} 1$/m)
       expect(metrics.text).toMatch(/^orrery_database_up 1$/m)
+      // The payment instance waits in "shipped" with nothing to do; its cancelled payment-window timer left no task.
+      expect(metrics.text).toMatch(/^# TYPE orrery_tasks gauge$/m)
+      expect(metrics.text).toMatch(/^# TYPE orrery_subscription_lag_events gauge$/m)
     })
 
     it("GET /docs serves the UI and /docs/json the OpenAPI document", async () => {

@@ -58,6 +58,24 @@ describe.each(drivers)("subscriptions on %s", (driver) => {
       expect(numbers(second)).toEqual(range(16, 20))
     })))
 
+  it("reports how far each subscription's checkpoint is behind the log's head", () =>
+    run(Effect.gen(function*() {
+      const log = yield* EventLog
+      yield* appendTicks(1, 6)
+      const seen: Array<RecordedEvent> = []
+      yield* log.subscribe("counted", (e) => Effect.sync(() => seen.push(e)))
+      yield* eventually(() => seen.length === 6, "the six events")
+      const caughtUp = yield* Effect.promise(async () => {
+        for (let i = 0; i < 200; i++) {
+          const rows = await Effect.runPromise(log.subscriptionLag)
+          if (rows.length === 1 && rows[0]!.behind === 0) return rows
+          await new Promise((resolve) => setTimeout(resolve, 10))
+        }
+        return Effect.runPromise(log.subscriptionLag)
+      })
+      expect(caughtUp).toEqual([{ name: "counted", position: seen[5]!.position, behind: 0 }])
+    })))
+
   it("delivers only the types asked for, and from the end when asked", () =>
     run(Effect.gen(function*() {
       const log = yield* EventLog

@@ -9,7 +9,7 @@
  */
 import { Effect, Option } from "effect"
 import { monitorEventLoopDelay } from "node:perf_hooks"
-import { CircuitBreaker, EngineRuntime, Worker } from "../../engine/index.js"
+import { CircuitBreaker, Engine, EngineRuntime, Worker } from "../../engine/index.js"
 import { Database, EventLog, type LogCursor, type RecordedEvent } from "../../log/index.js"
 import type { Runner } from "../runner.js"
 import { makeHistogram, makeSeries, renderFamilies } from "./prometheus.js"
@@ -39,6 +39,8 @@ export const makeMetrics = async (run: Runner): Promise<Metrics> => {
   const circuits = makeSeries("orrery_circuit_state", "Circuit breaker state per dependency, 1 for the current state (this process)", "gauge")
   const nextDue = makeSeries("orrery_tasks_next_due_seconds", "Seconds until the next unclaimed task (activity, timer, message) is due; 0 means one is due and waiting now", "gauge")
   const inHand = makeSeries("orrery_worker_tasks_in_hand", "Tasks leased to this process's worker right now", "gauge")
+  const tasks = makeSeries("orrery_tasks", "Tasks of every instance by kind and state: scheduled (not yet due), due (unclaimed), late (due over a second ago, unclaimed), leased (a worker holds it)", "gauge")
+  const lag = makeSeries("orrery_subscription_lag_events", "Positions the log's head is past each subscription's checkpoint", "gauge")
   const parked = makeSeries("orrery_subscription_parked_events", "Events parked by a failing subscription, by subscription", "gauge")
   const head = makeSeries("orrery_log_head_position", "Global position of the newest event in the log", "gauge")
   const databaseUp = makeSeries("orrery_database_up", "1 when the database answered this scrape", "gauge")
@@ -101,6 +103,13 @@ export const makeMetrics = async (run: Runner): Promise<Metrics> => {
     if (due?.wait_ms !== null && due?.wait_ms !== undefined) nextDue.set({}, due.wait_ms / 1000)
     parked.reset()
     for (const event of yield* log.listParked()) parked.inc({ subscription: event.subscription })
+    tasks.reset()
+    const engine = yield* Engine
+    for (const count of yield* engine.taskCounts) {
+      for (const state of ["scheduled", "due", "late", "leased"] as const) tasks.set({ kind: count.kind, state }, count[state])
+    }
+    lag.reset()
+    for (const subscription of yield* log.subscriptionLag) lag.set({ subscription: subscription.name }, subscription.behind)
     head.set({}, (yield* log.headCursor).position)
   })
 
@@ -147,7 +156,9 @@ export const makeMetrics = async (run: Runner): Promise<Metrics> => {
         tailErrors,
         circuits,
         nextDue,
+        tasks,
         inHand,
+        lag,
         parked,
         head,
         databaseUp,
