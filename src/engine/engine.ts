@@ -30,6 +30,7 @@ import {
   WorkflowNotFound
 } from "./errors.js"
 import { persistSnapshot, restoreSnapshot } from "./pure.js"
+import { makeStepBatcher } from "./step-batcher.js"
 import * as R from "./records.js"
 import { WorkflowRegistry } from "./registry.js"
 import { type MachineEvent, type Step, type StepEffect, UnsupportedAction, acceptedEvents, nextStep, startStep } from "./step.js"
@@ -270,6 +271,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
   let localWorker: { readonly id: string; readonly take: (tasks: ReadonlyArray<TaskRow>) => void } | undefined
   /** Live snapshots of recently used instances, keyed by stream; checked against the version on every write. */
   const cache = new Map<string, Loaded>()
+  const recordStep = makeStepBatcher(db, sql)
   const cacheSize = options.cacheSize ?? 10_000
   const remember = (loaded: Loaded) => {
     if (cacheSize === 0) return
@@ -468,7 +470,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
     const taskIds = new Map<string, number>()
     return Effect.tryPromise({
       try: () =>
-        db.query<{ result: { version: number; tasks: Array<{ id: number; kind: string; key: string }> } }>(sql.recordStep, [
+        recordStep([
           row.workflow_type,
           row.instance_id,
           stream,
@@ -486,9 +488,9 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
         ]),
       catch: (error) => error
     }).pipe(
-      Effect.tap(([row]) =>
+      Effect.tap((result) =>
         Effect.sync(() => {
-          for (const inserted of row!.result.tasks) taskIds.set(`${inserted.kind}:${inserted.key}`, inserted.id)
+          for (const inserted of result.tasks) taskIds.set(`${inserted.kind}:${inserted.key}`, inserted.id)
         })
       ),
       Effect.catch((error): Effect.Effect<never, Conflict | TaskGone | InstanceExists | StoreUnavailable> => {

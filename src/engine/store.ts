@@ -118,6 +118,27 @@ export const engineMigrations: ReadonlyArray<Migration> = [
         return jsonb_build_object('version', v_version, 'tasks', coalesce(v_tasks, '[]'::jsonb));
       end
       $fn$;
+
+      -- Several instances' steps in one statement and one commit; each in its own savepoint,
+      -- so that one refused step (a conflict) leaves the others recorded.
+      create function ${s}.record_steps(p_steps jsonb) returns jsonb language plpgsql as $fn$
+      declare
+        v_step jsonb;
+        v_results jsonb := '[]'::jsonb;
+      begin
+        for v_step in select x from jsonb_array_elements(p_steps) x loop
+          begin
+            v_results := v_results || jsonb_build_array(jsonb_build_object('ok', true, 'result', ${s}.record_step(
+              v_step->>0, v_step->>1, v_step->>2, (v_step->>3)::integer, (v_step->>4)::jsonb, (v_step->>5)::jsonb,
+              (v_step->>6)::bigint, v_step->>7, (v_step->>8)::jsonb, (v_step->>9)::boolean, (v_step->>10)::jsonb,
+              (v_step->>11)::jsonb, v_step->>12)));
+          exception when others then
+            v_results := v_results || jsonb_build_array(jsonb_build_object('ok', false, 'code', sqlstate, 'message', sqlerrm));
+          end;
+        end loop;
+        return v_results;
+      end
+      $fn$;
     `
   }
 ]
@@ -165,6 +186,8 @@ const taskColumns = "t.id, t.kind, t.stream_id, t.workflow_type, t.instance_id, 
 
 export const engineStatements = (s: string) => ({
   recordStep: `select ${s}.record_step($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7, $8, $9::text::jsonb, $10, $11::text::jsonb, $12::text::jsonb, $13) as result`,
+
+  recordSteps: `select ${s}.record_steps($1::text::jsonb) as results`,
 
   loadInstance: `select * from ${s}.instances where workflow_type = $1 and instance_id = $2`,
 
