@@ -540,12 +540,8 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
       case "timer":
       case "message":
         return input.event
-      case "activity": {
-        const invokeId = R.invokeIdOf(input.activityId)
-        return input.ok
-          ? { type: `xstate.done.actor.${invokeId}`, output: input.value, actorId: invokeId }
-          : { type: `xstate.error.actor.${invokeId}`, error: input.value, actorId: invokeId }
-      }
+      case "activity":
+        return R.activityResultEvent(input.activityId, input.ok, input.value)
     }
   }
 
@@ -692,7 +688,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
 
   // -- the public API -----------------------------------------------------------
 
-  const decodeInput = (_definition: WorkflowDefinition<any>, label: string, schema: Schema.Codec<any, any, never, never>, value: unknown): Effect.Effect<unknown, InvalidEvent> => {
+  const decodeInput = (label: string, schema: Schema.Codec<any, any, never, never>, value: unknown): Effect.Effect<unknown, InvalidEvent> => {
     const decoded = Schema.decodeUnknownResult(schema)(value)
     if (Result.isFailure(decoded)) return Effect.fail(new InvalidEvent({ eventType: label, ...describeIssue(decoded.failure.issue) }))
     const encoded = Schema.encodeUnknownResult(schema)(decoded.success)
@@ -752,7 +748,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
         if (call.id !== undefined && !isIdentifier(call.id)) {
           return yield* new InvalidEvent({ eventType: `${workflowType} id`, field: "id", reason: "must be 1-128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit" })
         }
-        const normalized = yield* decodeInput(definition, `${workflowType} input`, definition.events.input, input)
+        const normalized = yield* decodeInput(`${workflowType} input`, definition.events.input, input)
         const instanceId = call.id ?? crypto.randomUUID()
         const started = yield* startInstance(definition, instanceId, normalized, call, null).pipe(
           Effect.catchTag("TaskGone", Effect.die),
@@ -782,7 +778,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
         if (schema === undefined || type.startsWith("xstate.")) {
           return yield* new EventNotAccepted({ eventType: type, state: loaded.row.state, accepted: acceptedEvents(loaded.snapshot) })
         }
-        const data = (yield* decodeInput(loaded.definition, type, schema, payload)) as Record<string, unknown>
+        const data = (yield* decodeInput(type, schema, payload)) as Record<string, unknown>
         const outcome = yield* apply(workflowType, instanceId, { kind: "event", event: { ...data, type } }, call)
         switch (outcome._tag) {
           case "Final":
@@ -964,7 +960,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
       const { workflowType, instanceId, input, parent } = task.payload as { workflowType: string; instanceId: string; input: unknown; parent: ParentLink }
       return registry.newest(workflowType).pipe(
         Effect.flatMap((definition) =>
-          decodeInput(definition, `${workflowType} input`, definition.events.input, input).pipe(
+          decodeInput(`${workflowType} input`, definition.events.input, input).pipe(
             Effect.flatMap((normalized) => startInstance(definition, instanceId, normalized, {}, parent, consumeOf(task, workerId)))
           )
         ),

@@ -143,17 +143,21 @@ export const machineEventOf = (event: Pick<RecordedEvent, "type" | "data">): { t
     case TimerFired.type:
     case MessageReceived.type:
       return data.event
-    case ActivityCompleted.type: {
-      const invokeId = invokeIdOf(data.activityId)
-      return { type: `xstate.done.actor.${invokeId}`, output: data.output, actorId: invokeId }
-    }
-    case ActivityFailed.type: {
-      const invokeId = invokeIdOf(data.activityId)
-      return { type: `xstate.error.actor.${invokeId}`, error: data.error, actorId: invokeId }
-    }
+    case ActivityCompleted.type:
+      return activityResultEvent(data.activityId, true, data.output)
+    case ActivityFailed.type:
+      return activityResultEvent(data.activityId, false, data.error)
     default:
       return undefined
   }
+}
+
+/** What XState expects for an invoked actor's result: `xstate.done.actor.<id>` or `xstate.error.actor.<id>`. */
+export const activityResultEvent = (activityId: string, ok: boolean, value: unknown): { type: string; [key: string]: unknown } => {
+  const invokeId = invokeIdOf(activityId)
+  return ok
+    ? { type: `xstate.done.actor.${invokeId}`, output: value, actorId: invokeId }
+    : { type: `xstate.error.actor.${invokeId}`, error: value, actorId: invokeId }
 }
 
 /**
