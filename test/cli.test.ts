@@ -208,7 +208,7 @@ describe("on PGlite", () => {
     const lines = run.stdout().split("\n").filter((line) => !line.startsWith("{"))
     expect(lines[0]).toBe(`event log: pglite at ${dataDir}, migration version 1`)
     expect(lines[1]).toMatch(/^workflows: .*order@1.*booking@1.*ebook-generation@1/)
-    expect(lines).toContain("listening on http://127.0.0.1:7400 (API tokens: ci (operate)); docs at http://127.0.0.1:7400/docs")
+    expect(lines).toContain("listening on http://127.0.0.1:7400 (API tokens: ci (operate)); docs at http://127.0.0.1:7400/docs, inspector at http://127.0.0.1:7400/inspect")
     expect(lines).toContain("an empty database: the demo is starting a few instances of each workflow")
     expect(lines).toContain("running; stop with Ctrl-C or SIGTERM")
     expect(run.stdout()).not.toContain(token)

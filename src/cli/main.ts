@@ -65,7 +65,7 @@ const start = (config: Config) =>
       say(`workflows: ${shipped.flatMap((domain) => domain.workflows.map((w) => `${w.type}@${w.version}`)).join(", ")}`)
       const server = yield* serveHttp({ host: config.host, port: config.port, tokens: config.tokens, logLevel: config.logLevel, domains: shipped })
       const tokens = config.tokens.map((token) => `${token.name} (${token.role})`).join(", ")
-      say(`listening on ${server.url} (API tokens: ${tokens === "" ? "none, loopback only" : tokens}); docs at ${server.url}/docs`)
+      say(`listening on ${server.url} (API tokens: ${tokens === "" ? "none, loopback only" : tokens}); docs at ${server.url}/docs, inspector at ${server.url}/inspect`)
       if (yield* seedDemo(shipped)) say("an empty database: the demo is starting a few instances of each workflow")
       say("running; stop with Ctrl-C or SIGTERM")
       return yield* Effect.never

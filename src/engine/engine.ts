@@ -21,6 +21,7 @@ import {
 import { encodeBatch, fromDriver } from "../log/event-log.js"
 import { describeIssue, encodePayload } from "../log/event-type.js"
 import {
+  type DeterminismError,
   EventNotAccepted,
   InstanceBusy,
   InstanceExists,
@@ -33,6 +34,7 @@ import { persistSnapshot, restoreSnapshot } from "./pure.js"
 import { makeStepBatcher } from "./step-batcher.js"
 import * as R from "./records.js"
 import { WorkflowRegistry } from "./registry.js"
+import { type ReplayedStep, replay } from "./replay.js"
 import { type MachineEvent, type Step, type StepEffect, UnsupportedAction, acceptedEvents, nextStep, startStep } from "./step.js"
 import {
   type EngineStatements,
@@ -124,6 +126,34 @@ export interface EngineShape {
   readonly taskCounts: Effect.Effect<ReadonlyArray<TaskCount>, EngineError>
   /** Tasks still to do for an instance (activities in flight, timers pending): "why is this stuck". */
   readonly pending: (workflowType: string, instanceId: string) => Effect.Effect<ReadonlyArray<PendingTask>, EngineError>
+  /** How many instances of a type stand in each state, by version and status. */
+  readonly census: (workflowType: string) => Effect.Effect<ReadonlyArray<StateCount>, EngineError>
+  /**
+   * Folds an instance's recorded inputs through its machine, or through another
+   * registered version of its type (a changed machine, before it is deployed),
+   * keeping every step: the state and context after each input and what it emitted.
+   */
+  readonly replay: (
+    workflowType: string,
+    instanceId: string,
+    options?: { readonly version?: number }
+  ) => Effect.Effect<InstanceReplay, WorkflowNotFound | InstanceNotFound | EngineError | InvalidEvent | IntegrityError>
+}
+
+export interface StateCount {
+  readonly machineVersion: number
+  readonly status: InstanceStatus
+  readonly state: unknown
+  readonly count: number
+}
+
+export interface InstanceReplay {
+  /** The version the instance runs on, and the one it was replayed against. */
+  readonly recordedVersion: number
+  readonly machineVersion: number
+  /** Every step that replayed as recorded; with a divergence, the steps before it. */
+  readonly steps: ReadonlyArray<ReplayedStep>
+  readonly divergence: DeterminismError | null
 }
 
 export interface TaskCount {
@@ -864,6 +894,27 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
       }),
 
     taskCounts: fromDriver(db, () => db.query<TaskCount>(sql.taskCounts)),
+
+    census: (workflowType) =>
+      fromDriver(db, () => db.query<{ machine_version: number; status: InstanceStatus; state: unknown; count: number }>(sql.census, [workflowType])).pipe(
+        Effect.map((rows) => rows.map((row) => ({ machineVersion: row.machine_version, status: row.status, state: row.state, count: row.count })))
+      ),
+
+    replay: (workflowType, instanceId, options = {}) =>
+      Effect.gen(function*() {
+        const [row] = yield* fromDriver(db, () => db.query<InstanceRow>(sql.loadInstance, [workflowType, instanceId]))
+        if (row === undefined) return yield* new InstanceNotFound({ workflowType, instanceId })
+        const definition = yield* registry.version(workflowType, options.version ?? row.machine_version)
+        const history = yield* log.readStream(streamOf(workflowType, instanceId))
+        const replayOptions = { invocables: invocablesOf(definition), keepSteps: true }
+        const replayed = replay(history, definition.machine, replayOptions)
+        const answer = { recordedVersion: row.machine_version, machineVersion: definition.version }
+        if (Result.isSuccess(replayed)) return { ...answer, steps: replayed.success.steps, divergence: null }
+        // The steps before the divergence: the same fold over the history recorded before it.
+        const divergence = replayed.failure
+        const before = replay(history.filter((event) => event.streamVersion < divergence.streamVersion), definition.machine, replayOptions)
+        return { ...answer, steps: Result.isSuccess(before) ? before.success.steps : [], divergence }
+      }),
 
     pending: (workflowType, instanceId) =>
       fromDriver(db, () => db.query<{ kind: TaskRow["kind"]; key: string; payload: unknown; due_at: Date; locked_by: string | null; attempts: number }>(sql.pendingTasks, [streamOf(workflowType, instanceId)])).pipe(

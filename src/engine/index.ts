@@ -10,7 +10,7 @@ import type { WorkflowDefinition, WorkflowRequirements } from "./workflow.js"
 import { Effect } from "effect"
 
 export { CircuitBreaker, CircuitOpen, circuitBreakerLayer } from "../activities/circuit-breaker.js"
-export { Engine, EngineRuntime, type HistoryEntry, type InstanceView, type ListFilter, type PendingTask } from "./engine.js"
+export { Engine, EngineRuntime, type HistoryEntry, type InstanceReplay, type InstanceView, type ListFilter, type PendingTask, type StateCount } from "./engine.js"
 export * from "./errors.js"
 export { WorkflowRegistry, registryLayer } from "./registry.js"
 export { engineMigrations } from "./store.js"

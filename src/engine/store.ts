@@ -239,6 +239,10 @@ export const engineStatements = (s: string) => ({
       count(*) filter (where locked_until >= now())::int as leased
     from ${s}.tasks group by kind order by kind`,
 
+  census: `
+    select machine_version, status, state, count(*)::int as count from ${s}.instances
+    where workflow_type = $1 group by machine_version, status, state order by machine_version, status`,
+
   pendingTasks: `select kind, key, payload, due_at, locked_by, attempts from ${s}.tasks where stream_id = $1 order by id`,
 
   list: `

@@ -70,7 +70,10 @@ export interface WorkflowDefinition<R = never> {
   readonly snapshotEvery?: number
 }
 
-export const defineWorkflow = <R = never>(definition: WorkflowDefinition<R>): WorkflowDefinition<R> => definition
+/** An aggregate that invokes nothing may leave `activities` out. */
+export const defineWorkflow = <R = never>(
+  definition: Omit<WorkflowDefinition<R>, "activities"> & { readonly activities?: WorkflowDefinition<R>["activities"] }
+): WorkflowDefinition<R> => ({ ...definition, activities: definition.activities ?? {} })
 
 /** The services the activities of these workflows need. */
 export type WorkflowRequirements<W> = W extends WorkflowDefinition<infer R> ? R : never

@@ -14,6 +14,7 @@ import { STATUS_CODES } from "node:http"
 import { randomUUID } from "node:crypto"
 import type { Socket } from "node:net"
 import { EngineRuntime } from "../engine/index.js"
+import { inspectorRoutes } from "../inspector/plugin.js"
 import { Database } from "../log/index.js"
 import { makeAuthenticate } from "./auth.js"
 import { type RouteContext, makeRouteContext, routeOf } from "./context.js"
@@ -206,6 +207,7 @@ export const buildHttpApp = async (run: Runner, httpOptions: HttpOptions): Promi
   await app.register(eventRoutes, { context })
   await app.register(workflowRoutes, { context })
   await app.register(streamRoutes, { context })
+  await app.register(inspectorRoutes)
 
   const domains = options.domains.filter((domain) => domain.routes !== undefined)
   if (domains.length > 0) {

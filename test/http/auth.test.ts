@@ -20,10 +20,10 @@ describe.each(drivers)("auth on %s", (driver) => {
     await server?.close()
   })
 
-  it("lets each role call exactly its routes: read the GET routes, operate all; nobody without a token but the probes and the docs", async () => {
+  it("lets each role call exactly its routes: read the GET routes, operate all; nobody without a token but the probes, the docs and the inspector's files", async () => {
     const routes = server.routes
     expect(routes.length).toBeGreaterThan(15)
-    expect(routes.map((route) => `${route.method} ${route.url}`)).toEqual(expect.arrayContaining(["GET /things/:id", "POST /things/boom", "GET /docs/json"]))
+    expect(routes.map((route) => `${route.method} ${route.url}`)).toEqual(expect.arrayContaining(["GET /things/:id", "POST /things/boom", "GET /docs/json", "GET /inspect", "GET /inspect/*"]))
     for (const transport of ["inject", "live"] as const) {
       for (const route of routes) {
         const path = pathOf(route.url)
@@ -32,8 +32,8 @@ describe.each(drivers)("auth on %s", (driver) => {
         const reader = await client(server, transport, asReader)(route.method, path, body)
         const operator = await client(server, transport, asOperator)(route.method, path, body)
         const label = `${transport} ${route.method} ${route.url}`
-        // The probes, and the documentation (a browser must be able to open it), need no token.
-        if (route.url.startsWith("/health/") || route.url.startsWith("/docs")) {
+        // The probes, the documentation and the inspector's files (a browser must be able to open them; they hold no data) need no token.
+        if (route.url.startsWith("/health/") || route.url.startsWith("/docs") || route.url.startsWith("/inspect")) {
           expect([[401, 403].includes(anonymous.status), label]).toEqual([false, label])
           continue
         }

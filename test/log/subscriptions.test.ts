@@ -171,10 +171,10 @@ describe.each(drivers)("subscriptions on %s", (driver) => {
       })
       const healthy: Array<number> = []
       yield* log.subscribe("healthy", (e) => Effect.sync(() => healthy.push((e.data as { n: number }).n)))
-      yield* eventually(() => healthy.length === 20, "the healthy subscription")
+      // Each subscription is its own fiber: on a loaded machine the failing one may not have started yet.
+      yield* eventually(() => healthy.length === 20 && failing > 0, "the healthy subscription, and the failing one's first attempt")
       // The failing one is still backing off on its first events.
       expect((yield* log.listParked("always-fails")).length).toBeLessThan(2)
-      expect(failing).toBeGreaterThan(0)
       expect(healthy).toEqual(range(1, 20))
     })))
 

@@ -1,7 +1,10 @@
-/** The catalogue: every registered workflow type, and each one's machine as a graph, per version. */
+/**
+ * The catalogue: every registered workflow type, each one's machine as a graph
+ * per version, and how many of its instances stand in each state.
+ */
 import { Effect } from "effect"
 import type { FastifyPluginAsync } from "fastify"
-import { WorkflowRegistry, WorkflowNotFound } from "../../engine/index.js"
+import { Engine, WorkflowRegistry, WorkflowNotFound } from "../../engine/index.js"
 import type { RouteContext } from "../context.js"
 import { perform } from "../runner.js"
 import { anyJson, commonErrors, errors, identifier } from "../schemas.js"
@@ -104,6 +107,45 @@ export const machineRoutes: FastifyPluginAsync<{ readonly context: RouteContext 
       const graph = graphs.get(request.params.type)
       if (graph === undefined) return context.perform(request, Effect.fail(new WorkflowNotFound({ workflowType: request.params.type })))
       return graph
+    }
+  )
+
+  app.get<{ Params: { type: string } }>(
+    "/machines/:type/states",
+    {
+      schema: {
+        tags,
+        operationId: "countInstancesByState",
+        summary: "How many instances of a type stand in each state",
+        description: "One row per machine version, status and state value (an object for nested and parallel states); the inspector puts these on the statechart.",
+        params: { type: "object", required: ["type"], properties: { type: identifier } },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              type: { type: "string" },
+              items: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    machineVersion: { type: "integer" },
+                    status: { type: "string", enum: ["running", "done", "failed", "cancelled"] },
+                    state: anyJson,
+                    count: { type: "integer" }
+                  }
+                }
+              }
+            }
+          },
+          ...errors(...commonErrors, 404)
+        }
+      }
+    },
+    async (request) => {
+      const { type } = request.params
+      if (!graphs.has(type)) return context.perform(request, Effect.fail(new WorkflowNotFound({ workflowType: type })))
+      return { type, items: await context.perform(request, Engine.use((engine) => engine.census(type))) }
     }
   )
 }

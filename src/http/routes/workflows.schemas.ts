@@ -1,5 +1,5 @@
 /** Request and answer schemas of the workflow routes. */
-import { commonErrors, errors, historyEntry, identifier, instance, text } from "../schemas.js"
+import { anyJson, commonErrors, errors, historyEntry, identifier, instance, text } from "../schemas.js"
 
 const tags = ["workflows"]
 
@@ -106,6 +106,50 @@ export const history = {
   params: instanceParams,
   response: {
     200: { type: "object", required: ["items"], properties: { items: { type: "array", items: historyEntry } } },
+    ...errors(...commonErrors, 404)
+  }
+} as const
+
+export const replay = {
+  tags,
+  operationId: "replayWorkflow",
+  summary: "Replay an instance's history",
+  description:
+    "Folds the recorded inputs through the instance's machine — or, with `version`, another registered version of its type, to see whether a changed machine would have taken the same path — and answers every step: the state and context after each input and the domain events it emitted. Where the replay departs from what was recorded, `divergence` names the step; `steps` stops before it. Nothing is written.",
+  params: instanceParams,
+  querystring: {
+    type: "object",
+    additionalProperties: false,
+    properties: { version: { type: "integer", minimum: 1, description: "A registered version of the type; default: the instance's own" } }
+  },
+  response: {
+    200: {
+      type: "object",
+      required: ["recordedVersion", "machineVersion", "steps", "divergence"],
+      properties: {
+        recordedVersion: { type: "integer", description: "The version the instance runs on" },
+        machineVersion: { type: "integer", description: "The version it was replayed against" },
+        steps: {
+          type: "array",
+          items: {
+            type: "object",
+            required: ["step", "streamVersion", "input", "state", "context", "emitted"],
+            properties: {
+              step: { type: "integer" },
+              streamVersion: { type: "integer" },
+              input: { type: "object", properties: { type: { type: "string" }, data: anyJson, time: { type: "string", format: "date-time" } } },
+              state: anyJson,
+              context: anyJson,
+              emitted: { type: "array", items: { type: "object", additionalProperties: true } }
+            }
+          }
+        },
+        divergence: {
+          type: ["object", "null"],
+          properties: { step: { type: "integer" }, streamVersion: { type: "integer" }, message: { type: "string" }, expected: anyJson, actual: anyJson }
+        }
+      }
+    },
     ...errors(...commonErrors, 404)
   }
 } as const

@@ -1,12 +1,12 @@
 /**
- * Workflow instances: start, read, send events, cancel, retry, history, list.
+ * Workflow instances: start, read, send events, cancel, retry, history, replay, list.
  * Each handler is one engine call (plus the optional settle wait); the engine's
  * typed failures become statuses in errors.ts.
  */
 import { Effect } from "effect"
 import type { FastifyPluginAsync } from "fastify"
 import { Engine } from "../../engine/index.js"
-import { InvalidEvent } from "../../log/index.js"
+import { type IntegrityError, InvalidEvent } from "../../log/index.js"
 import type { RouteContext } from "../context.js"
 import { httpError } from "../errors.js"
 import { parseTimeout, settle } from "./settle.js"
@@ -18,11 +18,11 @@ interface InstanceParams {
 }
 
 /** A stored event that no longer decodes, or a broken hash chain, is the server's problem: a 500, not a 400. */
+const storedFault = (error: InvalidEvent | IntegrityError) =>
+  Effect.die(new Error(error._tag === "InvalidEvent" ? `stored history does not decode: ${error.message}` : error.message))
+
 const historyOf = (workflowType: string, instanceId: string) =>
-  Engine.use((engine) => engine.history(workflowType, instanceId)).pipe(
-    Effect.catchTag("InvalidEvent", (error) => Effect.die(new Error(`stored history does not decode: ${error.message}`))),
-    Effect.catchTag("IntegrityError", (error) => Effect.die(new Error(error.message)))
-  )
+  Engine.use((engine) => engine.history(workflowType, instanceId)).pipe(Effect.catchTags({ InvalidEvent: storedFault, IntegrityError: storedFault }))
 
 /** The start input's fields sit under `input` in the request body. */
 const underInput = (error: InvalidEvent) =>
@@ -96,6 +96,34 @@ export const workflowRoutes: FastifyPluginAsync<{ readonly context: RouteContext
   app.get<{ Params: InstanceParams }>("/workflows/:type/:id/history", { schema: schemas.history }, async (request) => ({
     items: await perform(request, historyOf(request.params.type, request.params.id))
   }))
+
+  app.get<{ Params: InstanceParams; Querystring: { version?: number } }>("/workflows/:type/:id/replay", { schema: schemas.replay }, async (request) => {
+    const { type, id } = request.params
+    const { version } = request.query
+    const replayed = await perform(
+      request,
+      Engine.use((engine) => engine.replay(type, id, version === undefined ? {} : { version })).pipe(
+        Effect.catchTags({ InvalidEvent: storedFault, IntegrityError: storedFault })
+      )
+    )
+    const { divergence } = replayed
+    return {
+      recordedVersion: replayed.recordedVersion,
+      machineVersion: replayed.machineVersion,
+      steps: replayed.steps.map((step) => ({
+        step: step.step,
+        streamVersion: step.streamVersion,
+        input: { type: step.input.type, data: step.input.data, time: step.input.recordedAt },
+        state: step.state,
+        context: step.context,
+        emitted: step.emitted
+      })),
+      divergence:
+        divergence === null
+          ? null
+          : { step: divergence.step, streamVersion: divergence.streamVersion, message: divergence.message, expected: divergence.expected, actual: divergence.actual }
+    }
+  })
 
   app.get<{ Querystring: { type?: string; status?: "running" | "done" | "failed" | "cancelled"; state?: string; limit?: number; cursor?: string } }>(
     "/workflows",

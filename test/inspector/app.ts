@@ -1,0 +1,116 @@
+/**
+ * For the browser suites: Orrery as users start it (`orrery start`, through tsx, with
+ * the demo seeded and API tokens set) on a free loopback port, on PGlite in a fresh
+ * folder or on a fresh Postgres database; and Debian's chromium, driven by
+ * playwright-core. Without chromium the suites skip, except under CI=true, where
+ * that fails the run (.ci/run installs it).
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import { createServer } from "node:net"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { type Browser, chromium } from "playwright-core"
+import postgres from "postgres"
+import { settings } from "../../src/config.js"
+import { type Driver, postgresUrl } from "../support/drivers.js"
+
+export const chromiumPath = "/usr/bin/chromium"
+export const hasChromium = fs.existsSync(chromiumPath)
+if (!hasChromium && process.env.CI === "true") throw new Error(`CI=true but ${chromiumPath} is missing: the browser suites must run (apt-get install -y chromium)`)
+
+export const launchBrowser = (): Promise<Browser> =>
+  chromium.launch({ executablePath: chromiumPath, args: ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking"] })
+
+export const readToken = "inspector-read-token-0123456789"
+export const operateToken = "inspector-operate-token-012345"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.once("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
+    })
+  })
+
+export interface RunningApp {
+  readonly url: string
+  /** GET or POST against the API with the operate token; the JSON answer. */
+  readonly api: (method: "GET" | "POST", route: string, body?: unknown) => Promise<any>
+  readonly stop: () => Promise<void>
+}
+
+export const startApp = async (driver: Driver): Promise<RunningApp> => {
+  const port = await freePort()
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), "orrery-inspector-"))
+  const database = `orrery_inspector_${randomBytes(6).toString("hex")}`
+  const admin = driver === "postgres" ? postgres(postgresUrl, { max: 1, onnotice: () => {} }) : undefined
+  const env: Record<string, string | undefined> = { ...process.env }
+  for (const setting of Object.values(settings)) delete env[setting.env]
+  Object.assign(env, {
+    ORRERY_PORT: String(port),
+    ORRERY_DATA_DIR: path.join(folder, "data"),
+    ORRERY_TOKENS: `reader:read:${readToken},operator:operate:${operateToken}`,
+    ORRERY_SEAT_HOLD: "3s",
+    ORRERY_PAYMENT_WINDOW: "5s",
+    ORRERY_CART_INACTIVITY: "5s",
+    LOG_LEVEL: "warn"
+  })
+  if (admin !== undefined) {
+    await admin.unsafe(`create database ${database}`)
+    const url = new URL(postgresUrl)
+    url.pathname = `/${database}`
+    env.DATABASE_URL = url.toString()
+  }
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), "start"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+  let output = ""
+  child.stdout!.on("data", (chunk) => (output += chunk))
+  child.stderr!.on("data", (chunk) => (output += chunk))
+  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()))
+  await new Promise<void>((resolve, reject) => {
+    const check = () => (/^running/m.test(output) ? resolve() : undefined)
+    child.stdout!.on("data", check)
+    void exited.then(() => reject(new Error(`orrery start exited: ${output}`)))
+  })
+  const url = `http://127.0.0.1:${port}`
+  const api = async (method: "GET" | "POST", route: string, body?: unknown) => {
+    const response = await fetch(url + route, {
+      method,
+      headers: { authorization: `Bearer ${operateToken}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) })
+    })
+    const json = await response.json()
+    if (!response.ok) throw new Error(`${method} ${route}: ${response.status} ${JSON.stringify(json)}`)
+    return json
+  }
+  return {
+    url,
+    api,
+    stop: async () => {
+      child.kill("SIGTERM")
+      await exited
+      fs.rmSync(folder, { recursive: true, force: true })
+      if (admin !== undefined) {
+        await admin.unsafe(`drop database if exists ${database} with (force)`)
+        await admin.end()
+      }
+    }
+  }
+}
+
+/** Polls until `done` holds for what `read` answers. */
+export const until = async <A>(read: () => Promise<A>, done: (value: A) => boolean, timeoutMs = 60_000): Promise<A> => {
+  const deadline = Date.now() + timeoutMs
+  while (true) {
+    const value = await read()
+    if (done(value)) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting; last: ${JSON.stringify(value).slice(0, 500)}`)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  }
+}

@@ -1,0 +1,187 @@
+/**
+ * The inspector in a real browser, against Orrery as `orrery start` runs it (demo
+ * seeded, tokens required), on both drivers. What each page shows is checked
+ * against what the API answers for the same data.
+ */
+import type { Browser, Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { drivers } from "../support/drivers.js"
+// @ts-expect-error: a browser module written in JavaScript (checked by its own tsconfig)
+import { stateLabel } from "../../src/inspector/web/dom.js"
+import { type RunningApp, hasChromium, launchBrowser, operateToken, readToken, startApp, until } from "./app.js"
+
+const tokenKey = "orrery.inspector.token"
+
+describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
+  let app: RunningApp
+  let browser: Browser
+  const problems: Array<string> = []
+
+  beforeAll(async () => {
+    ;[app, browser] = await Promise.all([startApp(driver), launchBrowser()])
+    // The demo runs on its own after start: wait for the instances the pages below show.
+    await until(() => app.api("GET", "/costs"), (costs) => ["demo-ebook-1", "demo-ebook-2"].every((id) => costs.ebooks.some((e: any) => e.ebookId === id && e.status === "generated")))
+    await until(() => app.api("GET", "/workflows/order/demo-order-declined"), (order) => order.status !== "running")
+  }, 180_000)
+  afterAll(async () => {
+    await browser?.close()
+    await app?.stop()
+  })
+
+  /** A page with the token already given (or none), every script error and failed request noted. */
+  const open = async (hash: string, token: string | null = readToken): Promise<Page> => {
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
+    // Runs in the page, where sessionStorage is the browser's.
+    if (token !== null) await context.addInitScript(([key, value]) => (globalThis as any).sessionStorage.setItem(key, value), [tokenKey, token])
+    const page = await context.newPage()
+    page.on("pageerror", (error) => problems.push(`${hash}: ${error.message}`))
+    page.on("response", (response) => {
+      if (response.status() >= 500) problems.push(`${hash}: ${response.status()} ${response.url()}`)
+    })
+    await page.goto(`${app.url}/inspect#${hash}`)
+    return page
+  }
+
+  const texts = (page: Page, selector: string) => page.locator(selector).allTextContents()
+
+  it("is served without a token, asks for one, and with a read token shows every machine with its counts", async () => {
+    const page = await open("/", null)
+    await page.locator("#notice", { hasText: "needs an API token" }).waitFor()
+    await page.fill("#token", readToken)
+    await page.click("#token-form button")
+    await page.locator("table.catalogue tbody tr").first().waitFor()
+    const catalogue = await app.api("GET", "/machines")
+    const rows = page.locator("table.catalogue tbody tr")
+    expect(await rows.count()).toBe(catalogue.items.length)
+    for (const item of catalogue.items) {
+      const row = rows.filter({ has: page.locator(`a[href="#/machines/${item.type}"]`) })
+      const census = await app.api("GET", `/machines/${item.type}/states`)
+      const done = census.items.filter((r: any) => r.status === "done").reduce((sum: number, r: any) => sum + r.count, 0)
+      // Counts refresh every few seconds; what the page shows settles on what the API says.
+      await expect.poll(() => row.locator('[data-status="done"]').textContent(), { timeout: 10_000 }).toBe(String(done))
+    }
+    expect(await page.locator("#notice").isHidden()).toBe(true)
+    await page.context().close()
+  })
+
+  it("the costs page shows what GET /costs answers: totals, per model, per ebook, per project", async () => {
+    const page = await open("/costs")
+    await page.locator("table.ebooks").waitFor()
+    const costs = await app.api("GET", "/costs?limit=1000")
+    expect(await page.locator('[data-figure="total"] .value').textContent()).toBe(`$${costs.totalCostUsd}`)
+    expect(await page.locator('[data-figure="calls"] .value').textContent()).toBe(costs.calls.toLocaleString("en-US"))
+    expect(await page.locator('[data-figure="images"] .value').textContent()).toBe(costs.images.toLocaleString("en-US"))
+    for (const model of costs.byModel) {
+      const cells = await texts(page, `table.by-model tr[data-model="${model.model}"] td`)
+      expect(cells[0]).toBe(model.model)
+      expect(cells[1]).toBe(model.calls.toLocaleString("en-US"))
+      expect(cells[5]).toContain(`$${model.costUsd}`)
+    }
+    expect(await page.locator("table.ebooks tbody tr").count()).toBe(costs.ebooks.length)
+    for (const ebook of costs.ebooks) {
+      const cells = await texts(page, `table.ebooks tr[data-ebook="${ebook.ebookId}"] td`)
+      expect(cells[0]).toBe(ebook.ebookId)
+      expect(cells[2]).toBe(ebook.status)
+      expect(cells[6]).toBe(`$${ebook.totalCostUsd}`)
+      expect(cells[7]).toBe(ebook.calculatedCostUsd === null ? "—" : `$${ebook.calculatedCostUsd}`)
+    }
+    // The saga's own calculation agrees with the read model's, to the last decimal.
+    const generated = costs.ebooks.filter((e: any) => e.status === "generated")
+    expect(generated.length).toBeGreaterThanOrEqual(2)
+    for (const ebook of generated) expect(ebook.calculatedCostUsd).toBe(ebook.totalCostUsd)
+    for (const project of costs.projects) {
+      const cells = await texts(page, `table.projects tr[data-project="${project.projectId}"] td`)
+      expect(cells[4]).toBe(`$${project.totalCostUsd}`)
+    }
+
+    // An ebook's own page: its bill by model, and the saga that ran it.
+    await page.click('table.ebooks a[href="#/costs/demo-ebook-1"]')
+    await page.locator(".ebook-cost table.by-model").waitFor()
+    const bill = await app.api("GET", "/costs/demo-ebook-1")
+    expect(await page.locator(".ebook-cost h1").textContent()).toContain(bill.title)
+    expect(await page.locator('[data-figure="total"] .value').textContent()).toBe(`$${bill.totalCostUsd}`)
+    expect(await page.locator('[data-figure="calculated"] .value').textContent()).toBe(`$${bill.calculatedCostUsd}`)
+    for (const model of bill.byModel) {
+      const cells = await texts(page, `table.by-model tr[data-model="${model.model}"] td`)
+      expect(cells.slice(1, 5)).toEqual([model.calls, model.promptTokens, model.completionTokens, model.images].map((n: number) => n.toLocaleString("en-US")))
+      expect(cells[5]).toContain(`$${model.costUsd}`)
+    }
+    await page.click("a.saga-link")
+    await page.locator(".instance-head h1", { hasText: "demo-ebook-1" }).waitFor()
+
+    // An ebook the read model never heard of is said so, not shown as an error.
+    await page.goto(`${app.url}/inspect#/costs/no-such-ebook`)
+    await page.locator(".ebook-cost .empty", { hasText: "No ebook no-such-ebook" }).waitFor()
+    await page.context().close()
+  })
+
+  it("a machine's page draws every state of its graph, counts its instances on them, and lists those of a state picked", async () => {
+    const page = await open("/machines/order")
+    await page.locator("svg.chart g.state").first().waitFor()
+    const [version] = (await app.api("GET", "/machines/order")).versions
+    const drawn = await page.locator("svg.chart g.state").evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-state")))
+    expect(drawn.sort()).toEqual(version.states.map((state: any) => state.id).sort())
+    expect(await page.locator("svg.chart g.transition").count()).toBe(version.transitions.reduce((sum: number, t: any) => sum + t.targets.length, 0))
+
+    const census = await app.api("GET", "/machines/order/states")
+    const expected = new Map<string, number>()
+    for (const row of census.items) expected.set(`order.${row.state}`, (expected.get(`order.${row.state}`) ?? 0) + row.count)
+    const badges = await page.locator("svg.chart g.state:has(g.count)").evaluateAll((nodes) =>
+      nodes.map((node) => [node.getAttribute("data-state"), Number(node.querySelector("g.count")!.getAttribute("data-count"))] as const)
+    )
+    expect(new Map(badges)).toEqual(expected)
+
+    await page.click('svg.chart g.state[data-state="order.cancelled"]')
+    await page.locator("h2", { hasText: "Instances in cancelled" }).waitFor()
+    const listed = await texts(page, "table.instance-list tbody tr td:nth-child(1)")
+    const cancelled = await app.api("GET", "/workflows?type=order&state=cancelled&limit=500")
+    expect(listed.sort()).toEqual(cancelled.items.map((item: any) => item.id).sort())
+    await page.context().close()
+  })
+
+  it("an instance's timeline travels through time: each step shows the state, context and events replay derives, and lights its state", async () => {
+    const page = await open("/instances/order/demo-order-declined")
+    await page.locator("ol.timeline li").first().waitFor()
+    const replayed = await app.api("GET", "/workflows/order/demo-order-declined/replay")
+    const history = await app.api("GET", "/workflows/order/demo-order-declined/history")
+    expect(await page.locator("ol.timeline li").count()).toBe(history.items.length)
+    expect(await page.locator("ol.timeline li.kind-input").count()).toBe(replayed.steps.length)
+    expect(await page.locator(".step-label").textContent()).toBe(`step ${replayed.steps.length} of ${replayed.steps.length}`)
+
+    for (const step of replayed.steps) {
+      await page.click(`ol.timeline li[data-step="${step.step}"]`)
+      await page.locator(".step-panel h2", { hasText: `After step ${step.step}` }).waitFor()
+      expect(await page.locator(".step-state").textContent()).toBe(stateLabel(step.state))
+      expect(JSON.parse((await page.locator(".step-panel pre.context").textContent())!)).toEqual(step.context)
+      expect(await page.locator(".step-panel ul.emitted li").count()).toBe(step.emitted.length)
+      const lit = await page.locator("svg.chart g.state.active").evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-state")))
+      expect(lit).toEqual([`order.${step.state}`])
+    }
+    // The slider and the arrows move through the same steps.
+    await page.click("button.previous")
+    expect(await page.locator(".step-label").textContent()).toBe(`step ${replayed.steps.length - 1} of ${replayed.steps.length}`)
+    await page.locator('input[type="range"]').fill("1")
+    expect(await page.locator(".step-state").textContent()).toBe(stateLabel(replayed.steps[0].state))
+    await page.context().close()
+  })
+
+  it("a running instance moves on the page as it is driven over the API, without a reload", async () => {
+    const id = `live-${driver}-${Date.now()}`
+    await app.api("POST", "/workflows/cart", { id, input: {} })
+    const page = await open(`/instances/cart/${id}`, operateToken)
+    await page.locator(".live.on").waitFor()
+    const before = await page.locator("ol.timeline li").count()
+    await app.api("POST", `/workflows/cart/${id}/events`, { type: "ADD_ITEM", sku: "mug", quantity: 2, unitPrice: "9.50" })
+    await expect.poll(() => page.locator("ol.timeline li").count(), { timeout: 15_000 }).toBeGreaterThan(before)
+    await expect.poll(() => page.locator("ol.timeline li", { hasText: "cart.item.added" }).count(), { timeout: 15_000 }).toBe(1)
+    const instance = await app.api("GET", `/workflows/cart/${id}`)
+    expect(await page.locator(".step-panel pre.context").textContent().then((text) => JSON.parse(text!))).toEqual(instance.context)
+    await app.api("POST", `/workflows/cart/${id}/cancel`, { reason: "done looking" })
+    await page.locator(".live", { hasText: "ended: cancelled" }).waitFor({ timeout: 15_000 })
+    await page.context().close()
+  })
+
+  it("no page threw or met a server error", () => {
+    expect(problems).toEqual([])
+  })
+})
