@@ -243,7 +243,7 @@ export const engineStatements = (s: string) => ({
     select machine_version, status, state, count(*)::int as count from ${s}.instances
     where workflow_type = $1 group by machine_version, status, state order by machine_version, status`,
 
-  pendingTasks: `select kind, key, payload, due_at, locked_by, attempts from ${s}.tasks where stream_id = $1 order by id`,
+  pendingTasks: `select kind, key, payload, due_at, locked_by, locked_until, attempts from ${s}.tasks where stream_id = $1 order by due_at, id`,
 
   list: `
     select workflow_type, instance_id, machine_version, status, state, snapshot, stream_version, inputs, parent, children,

@@ -83,7 +83,10 @@ describe.runIf(drivers.includes("postgres"))("worker processes on Postgres", () 
       await withOrrery("postgres", { workflows: [relayWorkflow(service.url)], worker: false, schema }, Effect.gen(function*() {
         const engine = yield* Engine
         const log = yield* EventLog
-        workers.push(yield* Effect.promise(() => spawnWorker(schema, service, "a")), yield* Effect.promise(() => spawnWorker(schema, service, "b")))
+        // Leases long enough that a worker starved of CPU for a second (two cores, other suites running) keeps its tasks:
+        // this test is about sharing work, the crash test above about taking it over.
+        const lease = { LEASE_MS: "10000" }
+        workers.push(yield* Effect.promise(() => spawnWorker(schema, service, "a", lease)), yield* Effect.promise(() => spawnWorker(schema, service, "b", lease)))
         const ids = Array.from({ length: 200 }, (_, i) => `pair-${i}`)
         for (const id of ids) yield* engine.start("relay", { n: 1 }, { id })
         yield* until(engine.list({ type: "relay", status: "done", limit: 500 }), (page) => page.items.length === 200, 120_000)

@@ -167,6 +167,31 @@ describe.each(drivers)("HTTP routes on %s", (driver) => {
       expect(lines[1]).toMatchObject({ instanceId: id("h1"), method: "POST", url: `/workflows/payment/${id("h1")}/events`, route: "/workflows/:type/:id/events", statusCode: 200 })
     })
 
+    it("GET .../pending lists what an instance waits on: an activity a worker holds (its secrets redacted for the read role), then nothing", async () => {
+      const path = `/workflows/flaky/${id("w1")}/pending`
+      await http()("POST", "/workflows/flaky", { body: { id: id("w1"), input: { paymentToken: "tok-very-secret" } } })
+      expect((await reader()("GET", path)).json).toEqual({ items: [] })
+      control.delayMs = 1_500
+      try {
+        await http()("POST", `/workflows/flaky/${id("w1")}/events`, { body: { type: "GO" } })
+        const held = await eventually(() => reader()("GET", path), (answer) => answer.json.items.some((task: any) => task.lockedBy !== null))
+        expect(held.status).toBe(200)
+        expect(held.json.items).toEqual([
+          expect.objectContaining({ kind: "activity", key: expect.stringContaining("work"), lockedBy: expect.any(String), attempts: expect.any(Number) })
+        ])
+        const [task] = held.json.items
+        expect(Date.parse(task.leasedUntil)).toBeGreaterThan(Date.now() - 1_000)
+        expect(Date.parse(task.dueAt)).not.toBeNaN()
+        expect(JSON.stringify(task.payload)).not.toContain("tok-very-secret")
+        expect(JSON.stringify((await http()("GET", path)).json.items[0]?.payload)).toContain("tok-very-secret")
+      } finally {
+        control.delayMs = 0
+      }
+      await eventually(() => reader()("GET", `/workflows/flaky/${id("w1")}`), (answer) => answer.json.status === "done")
+      expect((await reader()("GET", path)).json).toEqual({ items: [] })
+      expect((await reader()("GET", "/workflows/flaky/nobody/pending")).json).toMatchObject({ error: "InstanceNotFound" })
+    })
+
     it("GET /workflows lists newest first, filters, and pages with nextCursor", async () => {
       for (const n of [1, 2, 3]) await http()("POST", "/workflows/flaky", { body: { id: id(`l${n}`), input: { paymentToken: "tok" } } })
       await http()("POST", `/workflows/flaky/${id("l2")}/cancel`, { body: { reason: "filter me" } })

@@ -157,6 +157,7 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
       const lit = await page.locator("svg.chart g.state.active").evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-state")))
       expect(lit).toEqual([`order.${step.state}`])
     }
+    expect(await page.locator(".waiting .empty").textContent()).toBe("Nothing: it is done.")
     // The slider and the arrows move through the same steps.
     await page.click("button.previous")
     expect(await page.locator(".step-label").textContent()).toBe(`step ${replayed.steps.length - 1} of ${replayed.steps.length}`)
@@ -174,6 +175,10 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
     await app.api("POST", `/workflows/cart/${id}/events`, { type: "ADD_ITEM", sku: "mug", quantity: 2, unitPrice: "9.50" })
     await expect.poll(() => page.locator("ol.timeline li").count(), { timeout: 15_000 }).toBeGreaterThan(before)
     await expect.poll(() => page.locator("ol.timeline li", { hasText: "cart.item.added" }).count(), { timeout: 15_000 }).toBe(1)
+    // It waits on its inactivity timer, as the engine's tasks say.
+    const pending = await app.api("GET", `/workflows/cart/${id}/pending`)
+    expect(pending.items.map((task: any) => task.kind)).toEqual(["timer"])
+    await expect.poll(() => page.locator('.waiting li[data-kind="timer"]').count(), { timeout: 15_000 }).toBe(1)
     const instance = await app.api("GET", `/workflows/cart/${id}`)
     expect(await page.locator(".step-panel pre.context").textContent().then((text) => JSON.parse(text!))).toEqual(instance.context)
     await app.api("POST", `/workflows/cart/${id}/cancel`, { reason: "done looking" })

@@ -110,6 +110,40 @@ export const history = {
   }
 } as const
 
+export const pending = {
+  tags,
+  operationId: "workflowPending",
+  summary: "What an instance waits on",
+  description:
+    "Its tasks not yet done: activities to run or running (with the worker holding each and until when, and the attempts so far), timers and when they are due, messages and children on their way. Empty when it waits only for a client's event.",
+  params: instanceParams,
+  response: {
+    200: {
+      type: "object",
+      required: ["items"],
+      properties: {
+        items: {
+          type: "array",
+          items: {
+            type: "object",
+            required: ["kind", "key", "dueAt", "lockedBy", "leasedUntil", "attempts"],
+            properties: {
+              kind: { type: "string", enum: ["activity", "timer", "message", "start"], description: "start: a child instance to start" },
+              key: { type: "string" },
+              payload: anyJson,
+              dueAt: { type: "string", format: "date-time" },
+              lockedBy: { type: ["string", "null"], description: "The worker holding it now" },
+              leasedUntil: { type: ["string", "null"], format: "date-time" },
+              attempts: { type: "integer" }
+            }
+          }
+        }
+      }
+    },
+    ...errors(...commonErrors, 404)
+  }
+} as const
+
 export const replay = {
   tags,
   operationId: "replayWorkflow",

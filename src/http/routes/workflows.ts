@@ -1,5 +1,5 @@
 /**
- * Workflow instances: start, read, send events, cancel, retry, history, replay, list.
+ * Workflow instances: start, read, send events, cancel, retry, history, pending tasks, replay, list.
  * Each handler is one engine call (plus the optional settle wait); the engine's
  * typed failures become statuses in errors.ts.
  */
@@ -96,6 +96,16 @@ export const workflowRoutes: FastifyPluginAsync<{ readonly context: RouteContext
   app.get<{ Params: InstanceParams }>("/workflows/:type/:id/history", { schema: schemas.history }, async (request) => ({
     items: await perform(request, historyOf(request.params.type, request.params.id))
   }))
+
+  app.get<{ Params: InstanceParams }>("/workflows/:type/:id/pending", { schema: schemas.pending }, async (request) => {
+    const { type, id } = request.params
+    return {
+      items: await perform(
+        request,
+        Engine.use((engine) => engine.get(type, id).pipe(Effect.andThen(engine.pending(type, id))))
+      )
+    }
+  })
 
   app.get<{ Params: InstanceParams; Querystring: { version?: number } }>("/workflows/:type/:id/replay", { schema: schemas.replay }, async (request) => {
     const { type, id } = request.params

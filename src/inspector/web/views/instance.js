@@ -1,6 +1,7 @@
 // One instance: its statechart lit at the step picked on its timeline (time travel: the
-// state, context and emitted events after any recorded input, re-derived by replay), its
-// whole history, live while it runs, and a replay against another version of its machine.
+// state, context and emitted events after any recorded input, re-derived by replay), what
+// it waits on, its whole history, live while it runs, and a replay against another
+// version of its machine.
 
 import { follow, getJson, segment, withQuery } from "../api.js"
 import { clock, fill, h, pretty, stateLabel } from "../dom.js"
@@ -31,6 +32,7 @@ export const instanceView = (main, { type = "", id = "" }) => {
   const replayResult = h("span", { class: "replay-result" })
   const chartBox = h("div", { class: "chart-box" }, h("p", { class: "loading" }, "Loading…"))
   const stepPanel = h("div", { class: "step-panel" })
+  const waiting = h("div", { class: "waiting" })
   const timeline = h("ol", { class: "timeline" })
   fill(
     main,
@@ -46,7 +48,7 @@ export const instanceView = (main, { type = "", id = "" }) => {
       h("label", { class: "replay-against" }, "replay against ", versionPicker),
       replayResult
     ),
-    h("div", { class: "instance-body" }, chartBox, stepPanel),
+    h("div", { class: "instance-body" }, chartBox, h("div", {}, stepPanel, waiting)),
     h("h2", {}, "History"),
     timeline
   )
@@ -134,6 +136,31 @@ export const instanceView = (main, { type = "", id = "" }) => {
     drawTimeline()
   }
 
+  /** What the instance waits on now: the engine's tasks for it. @param {any[]} tasks */
+  const drawWaiting = (tasks) =>
+    fill(
+      waiting,
+      h("h2", {}, "Waiting on"),
+      tasks.length === 0
+        ? h("p", { class: "empty" }, instance.status === "running" ? "Nothing scheduled: it waits for an event from a client." : `Nothing: it is ${instance.status}.`)
+        : h(
+            "ul",
+            { class: "tasks" },
+            tasks.map((task) =>
+              h(
+                "li",
+                { "data-kind": task.kind },
+                h("strong", {}, task.kind),
+                " ",
+                h("code", {}, task.payload?.src ?? task.key),
+                task.kind === "timer" ? ` due ${clock(task.dueAt)}` : "",
+                task.lockedBy === null ? (task.kind === "timer" ? "" : " · waiting for a worker") : ` · held by ${task.lockedBy} until ${clock(task.leasedUntil)}`,
+                task.attempts > 0 ? ` · ${task.attempts} attempt${task.attempts === 1 ? "" : "s"} so far` : ""
+              )
+            )
+          )
+    )
+
   /** @param {number} index */
   const select = (index) => {
     if (steps.length === 0) return
@@ -146,13 +173,19 @@ export const instanceView = (main, { type = "", id = "" }) => {
   /** Reads the instance, its history and its replay again (after the stream moved). */
   const refresh = async () => {
     const signal = controller.signal
-    const [read, entries, replayed] = await Promise.all([getJson(base, { signal }), getJson(`${base}/history`, { signal }), getJson(`${base}/replay`, { signal })])
+    const [read, entries, replayed, tasks] = await Promise.all([
+      getJson(base, { signal }),
+      getJson(`${base}/history`, { signal }),
+      getJson(`${base}/replay`, { signal }),
+      getJson(`${base}/pending`, { signal })
+    ])
     instance = read
     history = entries.items
     steps = replayed.steps
     if (atNewest) selected = Math.max(0, steps.length - 1)
     drawHead()
     drawStep()
+    drawWaiting(tasks.items)
   }
 
   const replayAgainst = async () => {
