@@ -201,14 +201,39 @@ export const loadConfig = <K extends SettingKey = SettingKey>(
 export interface ParsedArgs {
   readonly flags: Flags
   readonly help: boolean
+  /** The command's own options by name: a value, or `true` for a switch. */
+  readonly options: Readonly<Record<string, string | true>>
+  readonly positionals: ReadonlyArray<string>
 }
 
-/** `--flag value` or `--flag=value` for the settings in `keys`, plus `-h`/`--help`; the last of a repeated flag wins. */
+/** A command's own flag (not a setting): `--reason <text>`, or a switch like `--json`. */
+export interface CommandOption {
+  readonly flag: `--${string}`
+  /** Shown in the help after the flag; none makes it a switch. */
+  readonly placeholder?: string
+  readonly help: string
+}
+
+export interface CommandShape {
+  readonly options?: Readonly<Record<string, CommandOption>>
+  /** Names of the arguments it takes, in order; the last may be left out when it ends in `?`. */
+  readonly positionals?: ReadonlyArray<string>
+}
+
+/**
+ * `--flag value` or `--flag=value` for the settings in `keys` and the command's
+ * own options, `-h`/`--help`, and the command's arguments; the last of a
+ * repeated flag wins.
+ */
 export const parseArgs = (
   argv: ReadonlyArray<string>,
-  keys: ReadonlyArray<SettingKey> = settingKeys
+  keys: ReadonlyArray<SettingKey> = settingKeys,
+  shape: CommandShape = {}
 ): Result.Result<ParsedArgs, UsageError> => {
   const flags: { [K in SettingKey]?: string } = {}
+  const options: Record<string, string | true> = {}
+  const positionals: Array<string> = []
+  const allowed = shape.positionals ?? []
   let help = false
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i]!
@@ -219,19 +244,36 @@ export const parseArgs = (
     const equals = arg.indexOf("=")
     const flag = equals === -1 ? arg : arg.slice(0, equals)
     const key = keys.find((k) => settings[k].flag === flag)
-    if (key === undefined) {
+    const option = Object.entries(shape.options ?? {}).find(([, spec]) => spec.flag === flag)
+    if (key === undefined && option === undefined) {
+      if (!arg.startsWith("-") && positionals.length < allowed.length) {
+        positionals.push(arg)
+        continue
+      }
       const what = arg.startsWith("-") ? `unknown flag ${flag}` : `unexpected argument ${shown(arg)}`
       return Result.fail(new UsageError({ message: what }))
     }
+    if (option !== undefined && option[1].placeholder === undefined) {
+      if (equals !== -1) return Result.fail(new UsageError({ message: `${flag} takes no value` }))
+      options[option[0]] = true
+      continue
+    }
+    let value: string
     if (equals !== -1) {
-      flags[key] = arg.slice(equals + 1)
+      value = arg.slice(equals + 1)
     } else if (i + 1 < argv.length) {
-      flags[key] = argv[++i]!
+      value = argv[++i]!
     } else {
       return Result.fail(new UsageError({ message: `${flag} needs a value` }))
     }
+    if (key !== undefined) flags[key] = value
+    else options[option![0]] = value
   }
-  return Result.succeed({ flags, help })
+  const required = allowed.filter((name) => !name.endsWith("?"))
+  if (!help && positionals.length < required.length) {
+    return Result.fail(new UsageError({ message: `missing ${required.slice(positionals.length).map((name) => `<${name}>`).join(" ")}` }))
+  }
+  return Result.succeed({ flags, help, options, positionals })
 }
 
 /** The flags-and-variables table of a command's help. */

@@ -147,12 +147,36 @@ describe("loadConfig", () => {
 describe("parseArgs", () => {
   it("takes --flag value and --flag=value, the last repeat winning", () => {
     const args = ok(parseArgs(["--port", "1", "--host=localhost", "--port=2", "--tokens", "a:read:x=y"]))
-    expect(args).toEqual({ flags: { port: "2", host: "localhost", tokens: "a:read:x=y" }, help: false })
+    expect(args).toEqual({ flags: { port: "2", host: "localhost", tokens: "a:read:x=y" }, help: false, options: {}, positionals: [] })
+  })
+
+  it("takes a command's own options and arguments beside the settings", () => {
+    const shape = {
+      positionals: ["type", "id?"],
+      options: { reason: { flag: "--reason", placeholder: "<text>", help: "why" }, json: { flag: "--json", help: "JSON" } }
+    } as const
+    expect(ok(parseArgs(["cart", "--reason", "gone", "c1", "--json", "--data-dir=d"], ["dataDir"], shape))).toEqual({
+      flags: { dataDir: "d" },
+      help: false,
+      options: { reason: "gone", json: true },
+      positionals: ["cart", "c1"]
+    })
+    expect(ok(parseArgs(["cart"], [], shape)).positionals).toEqual(["cart"])
+    const refused = (argv: Array<string>) => {
+      const result = parseArgs(argv, [], shape)
+      if (Result.isSuccess(result)) throw new Error("expected a usage error")
+      return result.failure.message
+    }
+    expect(refused([])).toBe("missing <type>")
+    expect(refused(["cart", "c1", "c2"])).toBe(`unexpected argument "c2"`)
+    expect(refused(["cart", "--json=yes"])).toBe("--json takes no value")
+    expect(refused(["cart", "--reason"])).toBe("--reason needs a value")
+    expect(ok(parseArgs(["--help"], [], shape)).help).toBe(true)
   })
 
   it("sees -h and --help", () => {
     expect(ok(parseArgs(["-h"])).help).toBe(true)
-    expect(ok(parseArgs(["--data-dir", "d", "--help"]))).toEqual({ flags: { dataDir: "d" }, help: true })
+    expect(ok(parseArgs(["--data-dir", "d", "--help"]))).toEqual({ flags: { dataDir: "d" }, help: true, options: {}, positionals: [] })
   })
 
   it("refuses unknown flags, stray arguments, a missing value and flags of another command", () => {

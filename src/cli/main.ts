@@ -5,11 +5,13 @@
  * configuration. Every failure is one line on stderr; a stack only at
  * LOG_LEVEL=debug or trace, and only for bugs.
  */
-import { Cause, Effect, Exit, Layer, type LogLevel as EffectLogLevel, Option, References, Result, Schema } from "effect"
+import { Cause, Effect, Exit, Layer, type LogLevel as EffectLogLevel, Option, References, Result } from "effect"
 import {
+  type CommandShape,
   type Config,
   type ConfigError,
   type Flags,
+  type ParsedArgs,
   type LogLevel,
   type SettingKey,
   databaseLayer,
@@ -24,15 +26,19 @@ import { otlpTracingLayer, serveHttp } from "../http/index.js"
 import { Database, currentVersion, migrate } from "../log/index.js"
 import { Projections } from "../projections/projection.js"
 import { allMigrations, applicationLayer, schema, seedDemo } from "./app.js"
+import * as debug from "./debug.js"
+import { CommandFailed } from "./debug.js"
 import { shippedDomains } from "./domains.js"
 
-class CommandFailed extends Schema.TaggedError<CommandFailed>()("CommandFailed", {
-  message: Schema.String
-}) {}
 
 const say = (line: string) => process.stdout.write(`${line}\n`)
 const oneLine = (text: string) => text.replace(/\s*\n\s*/g, " ").trim()
 const complain = (text: string) => process.stderr.write(`orrery: ${oneLine(text)}\n`)
+/** Two columns, the first padded: help tables. */
+const columnsOf = (rows: ReadonlyArray<readonly [string, string]>) => {
+  const width = Math.max(...rows.map(([first]) => first.length))
+  return rows.map(([first, second]) => `  ${first.padEnd(width)}  ${second}`).join("\n")
+}
 
 const versionOf = (db: Database["Service"]) =>
   Effect.tryPromise({
@@ -105,13 +111,13 @@ const demo = (config: Pick<Config, "databaseUrl" | "dataDir" | "logLevel">) =>
     })
   )
 
-const rebuildProjection = (name: string | undefined) => (config: Pick<Config, "databaseUrl" | "dataDir" | "logLevel">) =>
+const rebuildProjection = (config: Pick<Config, "databaseUrl" | "dataDir" | "logLevel">, { positionals: [name] }: Arguments) =>
   application(config, { worker: false, projections: true })(() =>
     Effect.gen(function*() {
       const projections = yield* Projections
       const known = projections.all.map((projection) => projection.name)
       if (name === undefined || !known.includes(name)) {
-        return yield* new CommandFailed({ message: `${name === undefined ? "name a projection" : `no projection named ${name}`}; known: ${known.join(", ")}` })
+        return yield* new CommandFailed({ message: `no projection named ${name}; known: ${known.join(", ")}` })
       }
       const rebuilt = yield* projections.rebuild(name).pipe(Effect.mapError((error) => new CommandFailed({ message: error.message })))
       say(`projection ${name}: rebuilt from ${rebuilt.events} events`)
@@ -138,15 +144,20 @@ const migrateLog = (config: Pick<Config, "databaseUrl" | "dataDir">) =>
 
 type Program = Effect.Effect<void, { readonly message: string }>
 
+/** A command's arguments and its own options (settings are read into its config). */
+type Arguments = Pick<ParsedArgs, "positionals" | "options">
+
 interface Command {
   readonly summary: string
   /** A signal is how it normally ends (exit 0), not an interruption (exit 1). */
   readonly runsUntilStopped: boolean
   readonly keys: ReadonlyArray<SettingKey>
+  readonly shape: CommandShape
   /** Reads the command's own settings (flags over env) into its program. */
   readonly prepare: (
     env: NodeJS.ProcessEnv,
-    flags: Flags
+    flags: Flags,
+    args: Arguments
   ) => Result.Result<{ readonly program: Program; readonly logLevel: LogLevel }, ConfigError>
 }
 
@@ -154,36 +165,114 @@ const command = <K extends SettingKey>(
   summary: string,
   runsUntilStopped: boolean,
   keys: ReadonlyArray<K | "logLevel">,
-  run: (config: Pick<Config, K | "logLevel">) => Program
+  run: (config: Pick<Config, K | "logLevel">, args: Arguments) => Program,
+  shape: CommandShape = {}
 ): Command => ({
   summary,
   runsUntilStopped,
   keys,
-  prepare: (env, flags) =>
-    Result.map(loadConfig(env, flags, keys), (config) => ({ program: run(config), logLevel: config.logLevel }))
+  shape,
+  prepare: (env, flags, args) =>
+    Result.map(loadConfig(env, flags, keys), (config) => ({ program: run(config, args), logLevel: config.logLevel }))
 })
+
+const databaseKeys = ["databaseUrl", "dataDir", "logLevel"] as const
+
+/** A debugging command: the engine without a worker or read models, on the configured database. */
+const inspect = (summary: string, shape: CommandShape, body: (args: Arguments) => Effect.Effect<void, CommandFailed, any>) =>
+  command(summary, false, databaseKeys, (config, args) => application(config, { worker: false, projections: false })(() => body(args)) as Program, shape)
+
+const asJson = { json: { flag: "--json", help: "print JSON instead of lines" } } as const
+const option = (args: Arguments, name: string) => (typeof args.options[name] === "string" ? (args.options[name] as string) : undefined)
+const instanceArgs = ["type", "id"] as const
 
 const commands: Record<string, Command> = {
   start: command("run Orrery: the HTTP API, a worker and the read models, until SIGINT or SIGTERM", true, settingKeys, start),
-  worker: command("run a worker alone (any number of them may share one Postgres)", true, ["databaseUrl", "dataDir", "logLevel"], worker),
-  demo: command("run a few instances of every shipped workflow to their ends, then show them", false, ["databaseUrl", "dataDir", "logLevel"], demo),
-  migrate: command("apply the migrations and exit", false, ["databaseUrl", "dataDir", "logLevel"], migrateLog),
-  "projections rebuild": command("drop a read model's rows and rebuild it from the log: orrery projections rebuild <name>", false, ["databaseUrl", "dataDir", "logLevel"], rebuildProjection(undefined))
+  worker: command("run a worker alone (any number of them may share one Postgres)", true, databaseKeys, worker),
+  demo: command("run a few instances of every shipped workflow to their ends, then show them", false, databaseKeys, demo),
+  migrate: command("apply the migrations and exit", false, databaseKeys, migrateLog),
+  list: inspect(
+    "list instances, newest first",
+    {
+      options: {
+        type: { flag: "--type", placeholder: "<type>", help: "only this workflow type" },
+        status: { flag: "--status", placeholder: "<status>", help: "running, done, failed or cancelled" },
+        state: { flag: "--state", placeholder: "<state>", help: "only instances in this (top-level) state" },
+        limit: { flag: "--limit", placeholder: "<n>", help: "at most this many, 1-500 (default 50)" },
+        cursor: { flag: "--cursor", placeholder: "<cursor>", help: "the next page, as the previous one printed" },
+        ...asJson
+      }
+    },
+    (args) =>
+      debug.list(
+        {
+          ...Object.fromEntries(["type", "status", "state", "limit", "cursor"].flatMap((name) => (option(args, name) === undefined ? [] : [[name, option(args, name)]]))),
+          json: args.options.json === true
+        },
+        say
+      )
+  ),
+  show: inspect("show an instance: status, state, context, and what it waits on", { positionals: instanceArgs, options: asJson }, ({ positionals: [type, id], options }) =>
+    debug.show(type!, id!, { json: options.json === true }, say)
+  ),
+  history: inspect("show an instance's history: inputs and the states they led to, domain events, activity attempts, timers", { positionals: instanceArgs, options: asJson }, ({ positionals: [type, id], options }) =>
+    debug.history(type!, id!, { json: options.json === true }, say)
+  ),
+  replay: inspect(
+    "replay an instance's history (or every instance of a type) against its machine, another version, or a changed machine in a file; exits 1 where it departs",
+    {
+      positionals: ["type", "id?"],
+      options: {
+        version: { flag: "--version", placeholder: "<n>", help: "a registered version of the type (or, with --against, the version in the file)" },
+        against: { flag: "--against", placeholder: "<module>", help: "a JavaScript (or, through tsx, TypeScript) module exporting the changed defineWorkflow" },
+        ...asJson
+      }
+    },
+    (args) => {
+      const [type, id] = args.positionals
+      const version = option(args, "version")
+      const file = option(args, "against")
+      return debug.replay(type!, id, { ...(version === undefined ? {} : { version }), ...(file === undefined ? {} : { against: file }), json: args.options.json === true }, say)
+    }
+  ),
+  export: inspect(
+    "write an instance's history as JSON lines (a header, then every entry)",
+    { positionals: instanceArgs, options: { out: { flag: "--out", placeholder: "<file>", help: "write to this new file instead of standard output" } } },
+    ({ positionals: [type, id], options }) => {
+      const out = typeof options.out === "string" ? options.out : undefined
+      return debug.exportHistory(type!, id!, out === undefined ? {} : { out }, say)
+    }
+  ),
+  retry: inspect("retry a failed instance's activity (a running worker picks it up)", { positionals: instanceArgs }, ({ positionals: [type, id] }) => debug.retry(type!, id!, say)),
+  cancel: inspect(
+    "cancel an instance (its children too)",
+    { positionals: instanceArgs, options: { reason: { flag: "--reason", placeholder: "<text>", help: "why, recorded in its history" } } },
+    ({ positionals: [type, id], options }) => debug.cancel(type!, id!, typeof options.reason === "string" ? { reason: options.reason } : {}, say)
+  ),
+  doctor: inspect("check the installation: database, migrations, every history's hash chain, late tasks, parked read-model events", {}, () => debug.doctor(say)),
+  "projections rebuild": command("drop a read model's rows and rebuild it from the log", false, databaseKeys, rebuildProjection, { positionals: ["name"] })
 }
+
+const usageOf = (name: string, command: Command) =>
+  [name, ...(command.shape.positionals ?? []).map((arg) => (arg.endsWith("?") ? `[<${arg.slice(0, -1)}>]` : `<${arg}>`))].join(" ")
 
 const topHelp = `orrery: a durable orchestration engine
 
 Usage: orrery <command> [flags]
 
 Commands:
-${Object.entries(commands).map(([name, command]) => `  ${name.padEnd(8)}  ${command.summary}`).join("\n")}
+${columnsOf(Object.entries(commands).map(([name, command]) => [usageOf(name, command), command.summary]))}
 
 Run \`orrery <command> --help\` for its flags.`
 
-const commandHelp = (name: string, command: Command) => `Usage: orrery ${name} [flags]
+const commandHelp = (name: string, command: Command) => `Usage: orrery ${usageOf(name, command)} [flags]
 
 ${command.summary[0]!.toUpperCase()}${command.summary.slice(1)}.
-
+${
+  Object.keys(command.shape.options ?? {}).length === 0
+    ? ""
+    : `\nOptions:\n${columnsOf(Object.values(command.shape.options!).map((spec) => [`${spec.flag}${spec.placeholder === undefined ? "" : ` ${spec.placeholder}`}`, spec.help]))}\n`
+}
 Flags, each overriding the environment variable beside it (an empty value means unset):
 ${settingsHelp(command.keys)}${command.keys.includes("tokens") ? "\n\nPrefer ORRERY_TOKENS to --tokens: a flag is visible to every user of the machine (ps)." : ""}`
 
@@ -224,45 +313,27 @@ const runCommand = (program: Program, logLevel: LogLevel, runsUntilStopped: bool
 }
 
 const main = (argv: ReadonlyArray<string>) => {
-  // `projections rebuild <name>`: a two-word command with a positional argument.
-  if (argv[0] === "projections") {
-    const [, verb, projection, ...flagArgs] = argv
-    if (verb !== "rebuild") {
-      complain(`unknown command "projections ${verb ?? ""}"; run orrery --help`)
-      return process.exit(2)
-    }
-    const args = parseArgs(projection?.startsWith("-") === true ? [projection, ...flagArgs] : flagArgs, ["databaseUrl", "dataDir", "logLevel"])
-    if (args._tag === "Failure") {
-      complain(`${args.failure.message}; run orrery projections rebuild --help`)
-      return process.exit(2)
-    }
-    const rebuild = command(commands["projections rebuild"]!.summary, false, ["databaseUrl", "dataDir", "logLevel"], rebuildProjection(projection?.startsWith("-") === true ? undefined : projection))
-    if (args.success.help) return say(commandHelp("projections rebuild", rebuild))
-    const prepared = rebuild.prepare(process.env, args.success.flags)
-    if (prepared._tag === "Failure") {
-      complain(prepared.failure.message)
-      return process.exit(2)
-    }
-    return runCommand(prepared.success.program, prepared.success.logLevel, false)
-  }
-  const [name, ...rest] = argv
-  if (name === "-h" || name === "--help" || name === "help") return say(topHelp)
-  if (name === undefined) {
+  const [first, second] = argv
+  if (first === "-h" || first === "--help" || first === "help") return say(topHelp)
+  if (first === undefined) {
     process.stderr.write(`${topHelp}\n`)
     return process.exit(2)
   }
-  const chosen = Object.hasOwn(commands, name) && name !== "projections rebuild" ? commands[name] : undefined
-  if (chosen === undefined) {
-    complain(`unknown command "${name}"; run orrery --help`)
+  // Two-word commands (`projections rebuild`) before one-word ones.
+  const twoWords = `${first} ${second ?? ""}`
+  const name = Object.hasOwn(commands, twoWords) ? twoWords : Object.hasOwn(commands, first) && first !== "projections" ? first : undefined
+  if (name === undefined) {
+    complain(`unknown command "${first === "projections" ? twoWords.trim() : first}"; run orrery --help`)
     return process.exit(2)
   }
-  const args = parseArgs(rest, chosen.keys)
+  const chosen = commands[name]!
+  const args = parseArgs(argv.slice(name.split(" ").length), chosen.keys, chosen.shape)
   if (args._tag === "Failure") {
     complain(`${args.failure.message}; run orrery ${name} --help`)
     return process.exit(2)
   }
   if (args.success.help) return say(commandHelp(name, chosen))
-  const prepared = chosen.prepare(process.env, args.success.flags)
+  const prepared = chosen.prepare(process.env, args.success.flags, args.success)
   if (prepared._tag === "Failure") {
     complain(prepared.failure.message)
     return process.exit(2)

@@ -67,6 +67,7 @@ export interface InstanceView {
 }
 
 export interface HistoryEntry {
+  readonly eventId: string
   readonly position: number
   readonly streamVersion: number
   readonly kind: R.EntryKind
@@ -136,7 +137,11 @@ export interface EngineShape {
   readonly replay: (
     workflowType: string,
     instanceId: string,
-    options?: { readonly version?: number }
+    options?: {
+      readonly version?: number
+      /** A definition of the type that is not registered: a changed machine, before it is deployed. */
+      readonly definition?: WorkflowDefinition<any>
+    }
   ) => Effect.Effect<InstanceReplay, WorkflowNotFound | InstanceNotFound | EngineError | InvalidEvent | IntegrityError>
 }
 
@@ -906,7 +911,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
       Effect.gen(function*() {
         const [row] = yield* fromDriver(db, () => db.query<InstanceRow>(sql.loadInstance, [workflowType, instanceId]))
         if (row === undefined) return yield* new InstanceNotFound({ workflowType, instanceId })
-        const definition = yield* registry.version(workflowType, options.version ?? row.machine_version)
+        const definition = options.definition ?? (yield* registry.version(workflowType, options.version ?? row.machine_version))
         const history = yield* log.readStream(streamOf(workflowType, instanceId))
         const replayOptions = { invocables: invocablesOf(definition), keepSteps: true }
         const replayed = replay(history, definition.machine, replayOptions)
@@ -1048,6 +1053,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
 })
 
 const historyEntryOf = (event: RecordedEvent): HistoryEntry => ({
+  eventId: event.eventId,
   position: event.position,
   streamVersion: event.streamVersion,
   kind: R.kindOf(event),

@@ -60,8 +60,9 @@ export const instance = {
 
 export const historyEntry = {
   type: "object",
-  required: ["position", "streamVersion", "kind", "type", "data", "metadata", "time"],
+  required: ["eventId", "position", "streamVersion", "kind", "type", "data", "metadata", "time"],
   properties: {
+    eventId: { type: "string", format: "uuid" },
     position: { type: "integer", description: "Global position in the log" },
     streamVersion: { type: "integer" },
     kind: { type: "string", enum: ["input", "domain", "record"] },

@@ -42,6 +42,7 @@ const schema = {
 } as const
 
 const entryOf = (event: RecordedEvent) => ({
+  eventId: event.eventId,
   position: event.position,
   streamVersion: event.streamVersion,
   kind: (event.metadata.kind as string | undefined) ?? "domain",

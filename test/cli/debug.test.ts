@@ -1,0 +1,225 @@
+/**
+ * The debugging commands as real subprocesses (through tsx) on both drivers:
+ * instances recorded in-process first, then list, show, history, replay (own
+ * machine, a changed machine from a file, every instance of a type), export,
+ * cancel, retry and doctor — checked against what the engine recorded.
+ */
+import { PGlite } from "@electric-sql/pglite"
+import { Effect } from "effect"
+import { spawn } from "node:child_process"
+import { randomBytes } from "node:crypto"
+import * as fs from "node:fs"
+import * as os from "node:os"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import postgres from "postgres"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { applicationLayer } from "../../src/cli/app.js"
+import { shippedDomains } from "../../src/cli/domains.js"
+import { settings } from "../../src/config.js"
+import { Engine } from "../../src/engine/index.js"
+import { type Driver, drivers, postgresUrl } from "../support/drivers.js"
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+const changedCart = path.join(root, "test/cli/changed-cart.ts")
+
+interface Ran {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+describe.each(drivers)("debugging commands on %s", (driver: Driver) => {
+  const folder = fs.mkdtempSync(path.join(os.tmpdir(), "orrery-debug-"))
+  const database = `orrery_debug_${randomBytes(6).toString("hex")}`
+  const admin = driver === "postgres" ? postgres(postgresUrl, { max: 1, onnotice: () => {} }) : undefined
+  const url = new URL(postgresUrl)
+  url.pathname = `/${database}`
+  const config = driver === "postgres" ? { databaseUrl: url.toString(), dataDir: "" } : { databaseUrl: undefined, dataDir: path.join(folder, "data") }
+
+  const orrery = (...args: Array<string>) =>
+    new Promise<Ran>((resolve) => {
+      const env: Record<string, string | undefined> = { ...process.env }
+      for (const setting of Object.values(settings)) delete env[setting.env]
+      delete env.CI
+      if (config.databaseUrl !== undefined) env.DATABASE_URL = config.databaseUrl
+      else env.ORRERY_DATA_DIR = config.dataDir
+      const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+      let stdout = ""
+      let stderr = ""
+      child.stdout.on("data", (chunk) => (stdout += chunk))
+      child.stderr.on("data", (chunk) => (stderr += chunk))
+      child.on("close", (code) => resolve({ code, stdout, stderr }))
+    })
+
+  /** Runs against the same database as the commands, with no worker: what it records stays as recorded. */
+  const inProcess = <A>(body: Effect.Effect<A, unknown, Engine>) =>
+    Effect.runPromise(Effect.scoped(body.pipe(Effect.provide(applicationLayer({ config, domains: shippedDomains(), worker: false, projections: false }) as any))) as Effect.Effect<A, unknown, never>)
+
+  beforeAll(async () => {
+    await admin?.unsafe(`create database ${database}`)
+    await inProcess(
+      Effect.gen(function*() {
+        const engine = yield* Engine
+        yield* engine.start("cart", { customerId: "ann" }, { id: "big" })
+        yield* engine.send("cart", "big", { type: "ADD_ITEM", sku: "mug", quantity: 7, unitPrice: "9.50" })
+        yield* engine.send("cart", "big", { type: "ADD_ITEM", sku: "tee", quantity: 1, unitPrice: "15.00" })
+        yield* engine.start("cart", { customerId: "bo" }, { id: "small" })
+        yield* engine.send("cart", "small", { type: "ADD_ITEM", sku: "mug", quantity: 2, unitPrice: "9.50" })
+      })
+    )
+  }, 60_000)
+  afterAll(async () => {
+    fs.rmSync(folder, { recursive: true, force: true })
+    if (admin !== undefined) {
+      await admin.unsafe(`drop database if exists ${database} with (force)`)
+      await admin.end()
+    }
+  })
+
+  it("list shows the instances; --json gives the engine's view; a bad filter is one line and exit 2 or 1", async () => {
+    const listed = await orrery("list", "--type", "cart")
+    expect(listed.code).toBe(0)
+    const lines = listed.stdout.trim().split("\n")
+    expect(lines[0]).toMatch(/^TYPE\s+ID\s+VERSION\s+STATUS\s+STATE\s+UPDATED$/)
+    expect(lines.slice(1).map((line) => line.split(/\s+/).slice(0, 5))).toEqual([
+      ["cart", "small", "1", "running", "open"],
+      ["cart", "big", "1", "running", "open"]
+    ])
+    const asJson = JSON.parse((await orrery("list", "--type", "cart", "--json")).stdout)
+    expect(asJson.items.map((item: any) => [item.id, item.context.items.length])).toEqual([["small", 1], ["big", 2]])
+    expect(asJson.nextCursor).toBeNull()
+
+    const paged = await orrery("list", "--type", "cart", "--limit", "1")
+    const cursor = /more: --cursor (\S+)/.exec(paged.stdout)?.[1]
+    expect(cursor).toBeDefined()
+    expect((await orrery("list", "--type", "cart", "--cursor", cursor!)).stdout).toMatch(/\ncart\s+big\s/)
+
+    for (const [args, code, message] of [
+      [["list", "--status", "sleeping"], 1, "--status must be one of running, done, failed, cancelled"],
+      [["list", "--limit", "0"], 1, "--limit must be a whole number from 1 to 500"],
+      [["list", "--colour"], 2, "unknown flag --colour"],
+      [["show", "cart"], 2, "missing <id>"]
+    ] as const) {
+      const ran = await orrery(...args)
+      expect([args.join(" "), ran.code]).toEqual([args.join(" "), code])
+      expect(ran.stdout).toBe("")
+      expect(ran.stderr.trim().split("\n")).toHaveLength(1)
+      expect(ran.stderr).toContain(message)
+    }
+  })
+
+  it("show and history read an instance as recorded", async () => {
+    const shown = await orrery("show", "cart", "big")
+    expect(shown.code).toBe(0)
+    expect(shown.stdout).toContain("cart/big: running in open")
+    expect(shown.stdout).toMatch(/waiting on:\n\s+timer xstate\.after\.inactivity\.cart\.open: due /)
+    const asJson = JSON.parse((await orrery("show", "cart", "big", "--json")).stdout)
+    expect(asJson.instance.context.items).toEqual([{ sku: "mug", quantity: 7, unitPrice: "9.50" }, { sku: "tee", quantity: 1, unitPrice: "15.00" }])
+    expect(asJson.pending.map((task: any) => task.kind)).toEqual(["timer"])
+
+    const history = await orrery("history", "cart", "big")
+    expect(history.code).toBe(0)
+    const lines = history.stdout.trim().split("\n")
+    const recorded = JSON.parse((await orrery("history", "cart", "big", "--json")).stdout)
+    expect(lines).toHaveLength(recorded.length)
+    expect(lines.map((line) => line.split(/\s+/).slice(0, 3))).toEqual(recorded.map((entry: any) => [`#${entry.streamVersion}`, entry.kind, entry.type]))
+    expect(lines.filter((line) => line.includes("cart.item.added"))).toHaveLength(2)
+
+    const missing = await orrery("show", "cart", "nobody")
+    expect(missing.code).toBe(1)
+    expect(missing.stderr.trim()).toMatch(/^orrery: .*nobody/)
+  })
+
+  it("replay re-derives every step against the instance's own machine", async () => {
+    const replayed = await orrery("replay", "cart", "big")
+    expect(replayed.code).toBe(0)
+    expect(replayed.stdout).toMatch(/^step 1\s+#1\s+workflow\.started\s+→ open/m)
+    expect(replayed.stdout).toMatch(/^step 3\s+#\d+\s+workflow\.event_received\s+→ open\s+emits cart\.item\.added/m)
+    expect(replayed.stdout).toContain("cart/big: 3 steps replay as recorded against version 1 (its own)")
+    const steps = JSON.parse((await orrery("replay", "cart", "big", "--json")).stdout)
+    expect(steps.divergence).toBeNull()
+    expect(steps.steps.at(-1).context.items).toHaveLength(2)
+  })
+
+  it("replay --against a changed machine names the instances and steps it would have refused, and fails", async () => {
+    const one = await orrery("replay", "cart", "big", "--against", changedCart)
+    expect(one.code).toBe(1)
+    expect(one.stdout).toMatch(/^step 1\s+#1\s+workflow\.started\s+→ open/m)
+    expect(one.stdout).not.toMatch(/^step 2/m)
+    expect(one.stderr.trim().split("\n")).toHaveLength(1)
+    expect(one.stderr).toContain(`cart/big departs from its history against cart@2 from ${changedCart}: replay differs at step 2`)
+    expect(one.stderr).toContain("no longer accepts")
+
+    const fine = await orrery("replay", "cart", "small", "--against", changedCart)
+    expect(fine.code).toBe(0)
+    expect(fine.stdout).toContain(`cart/small: 2 steps replay as recorded against cart@2 from ${changedCart}`)
+
+    const all = await orrery("replay", "cart", "--against", changedCart)
+    expect(all.code).toBe(1)
+    expect(all.stdout).toMatch(/^cart\/big: departs at step 2: /m)
+    expect(all.stdout).toContain("cart/small: 2 steps as recorded")
+    expect(all.stderr.trim()).toBe(`orrery: 1 of 2 cart instances depart from their history against cart@2 from ${changedCart}`)
+
+    const nothing = await orrery("replay", "cart", "big", "--against", path.join(root, "test/cli/no-such-file.ts"))
+    expect(nothing.code).toBe(1)
+    expect(nothing.stderr).toMatch(/^orrery: cannot load .*no-such-file\.ts/)
+    const wrongType = await orrery("replay", "order", "x", "--against", changedCart)
+    expect(wrongType.stderr.trim()).toBe(`orrery: ${changedCart} exports no order workflow (defineWorkflow); it exports cart@2`)
+    expect((await orrery("replay", "cart", "big", "--version", "7")).stderr).toContain("cart")
+    expect((await orrery("replay", "cart", "big", "--version", "two")).stderr.trim()).toBe('orrery: --version must be a whole number from 1, got "two"')
+  })
+
+  it("export writes the history as JSON lines to a new file, and refuses to overwrite one", async () => {
+    const file = path.join(folder, "big.ndjson")
+    const exported = await orrery("export", "cart", "big", "--out", file)
+    expect(exported.code).toBe(0)
+    const [header, ...entries] = fs.readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line))
+    expect(header).toMatchObject({ orrery: "history", workflowType: "cart", instanceId: "big", machineVersion: 1, status: "running" })
+    const recorded = JSON.parse((await orrery("history", "cart", "big", "--json")).stdout)
+    expect(entries).toEqual(recorded)
+    expect(exported.stdout.trim()).toBe(`exported ${recorded.length} entries of cart/big to ${file}`)
+    const again = await orrery("export", "cart", "big", "--out", file)
+    expect(again.code).toBe(1)
+    expect(again.stderr).toContain("it exists")
+    expect((await orrery("export", "cart", "big")).stdout.trim().split("\n")).toHaveLength(recorded.length + 1)
+  })
+
+  it("cancel records why; retry with nothing failed says so", async () => {
+    const cancelled = await orrery("cancel", "cart", "small", "--reason", "customer left")
+    expect(cancelled.code).toBe(0)
+    expect(cancelled.stdout.trim()).toBe("cart/small: cancelled in open (customer left)")
+    const history = JSON.parse((await orrery("history", "cart", "small", "--json")).stdout)
+    expect(history.at(-1)).toMatchObject({ type: "workflow.cancelled", data: { reason: "customer left" }, metadata: { actor: "cli" } })
+    const again = await orrery("cancel", "cart", "small")
+    expect(again.code).toBe(1)
+    const retried = await orrery("retry", "cart", "big")
+    expect(retried.code).toBe(1)
+    expect(retried.stderr.trim().split("\n")).toHaveLength(1)
+  })
+
+  it("doctor passes a sound installation and fails one whose history was changed behind the log's back", async () => {
+    const healthy = await orrery("doctor")
+    expect(healthy.code).toBe(0)
+    expect(healthy.stdout).toMatch(/^ok\s+migrations: log \d+$/m)
+    expect(healthy.stdout).toMatch(/^ok\s+cart: 1 running, 1 cancelled$/m)
+    expect(healthy.stdout).toMatch(/^ok\s+history: \d+ entries of 2 instances read back, hash chains intact$/m)
+    expect(healthy.stdout).toMatch(/^ok\s+read models: no parked events$/m)
+    expect(healthy.stdout.trim().split("\n").at(-1)).toBe("no problems found")
+
+    const tamper = `update orrery.events set data = jsonb_set(data, '{event,quantity}', '1') where stream_id = 'cart-big' and stream_version = 3`
+    if (config.databaseUrl !== undefined) {
+      const sql = postgres(config.databaseUrl, { max: 1, onnotice: () => {} })
+      await sql.unsafe(tamper)
+      await sql.end()
+    } else {
+      const db = await PGlite.create({ dataDir: config.dataDir })
+      await db.query(tamper)
+      await db.close()
+    }
+    const broken = await orrery("doctor")
+    expect(broken.code).toBe(1)
+    expect(broken.stdout).toMatch(/^FAIL\s+history of cart\/big: .*cart-big/m)
+    expect(broken.stderr.trim()).toBe("orrery: 1 problem found")
+  })
+})
