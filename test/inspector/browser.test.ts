@@ -22,6 +22,23 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
     // The demo runs on its own after start: wait for the instances the pages below show.
     await until(() => app.api("GET", "/costs"), (costs) => ["demo-ebook-1", "demo-ebook-2"].every((id) => costs.ebooks.some((e: any) => e.ebookId === id && e.status === "generated")))
     await until(() => app.api("GET", "/workflows/order/demo-order-declined"), (order) => order.status !== "running")
+    // Every model call is billed once the writing sagas are through: only then do the costs stand still.
+    for (const type of ["chapter-generation", "ebook-generation"]) {
+      await until(() => app.api("GET", `/workflows?type=${type}&status=running`), (page) => page.items.length === 0)
+    }
+    // …and the read model has caught up with them: two reads a second apart agree.
+    let previous = ""
+    await until(
+      async () => {
+        await new Promise((resolve) => setTimeout(resolve, 1000))
+        return JSON.stringify(await app.api("GET", "/costs?limit=1000"))
+      },
+      (current) => {
+        const settled = current === previous && JSON.parse(current).projects.length > 0
+        previous = current
+        return settled
+      }
+    )
   }, 180_000)
   afterAll(async () => {
     await browser?.close()
@@ -133,9 +150,12 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
 
     await page.click('svg.chart g.state[data-state="order.cancelled"]')
     await page.locator("h2", { hasText: "Instances in cancelled" }).waitFor()
-    const listed = await texts(page, "table.instance-list tbody tr td:nth-child(1)")
     const cancelled = await app.api("GET", "/workflows?type=order&state=cancelled&limit=500")
-    expect(listed.sort()).toEqual(cancelled.items.map((item: any) => item.id).sort())
+    expect(cancelled.items.length).toBeGreaterThan(0)
+    // The list arrives after the heading: wait for it to settle on what the API lists.
+    await expect
+      .poll(async () => (await texts(page, "table.instance-list tbody tr td:nth-child(1)")).sort(), { timeout: 10_000 })
+      .toEqual(cancelled.items.map((item: any) => item.id).sort())
     await page.context().close()
   })
 
