@@ -218,6 +218,8 @@ export interface CommandShape {
   readonly options?: Readonly<Record<string, CommandOption>>
   /** Names of the arguments it takes, in order; the last may be left out when it ends in `?`. */
   readonly positionals?: ReadonlyArray<string>
+  /** A rule the arguments must keep together, beyond each on its own: the refusal, or undefined. */
+  readonly check?: (args: Pick<ParsedArgs, "positionals" | "options">) => string | undefined
 }
 
 /**

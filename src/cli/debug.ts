@@ -8,8 +8,18 @@
 import { Effect, Schema } from "effect"
 import { pathToFileURL } from "node:url"
 import { resolve } from "node:path"
-import { writeFile } from "node:fs/promises"
-import { Engine, type HistoryEntry, type InstanceReplay, type InstanceView, WorkflowRegistry, type WorkflowDefinition } from "../engine/index.js"
+import { readFile, writeFile } from "node:fs/promises"
+import {
+  Engine,
+  type HistoryEntry,
+  type InstanceReplay,
+  type InstanceView,
+  type ReplayedSteps,
+  WorkflowRegistry,
+  type WorkflowDefinition,
+  replaySteps
+} from "../engine/index.js"
+import type { RecordedEvent } from "../log/index.js"
 import { currentVersion, Database, EventLog } from "../log/index.js"
 import { allMigrations, schema } from "./app.js"
 
@@ -183,6 +193,25 @@ const parseVersion = (text: string | undefined) =>
 const against = (replayed: InstanceReplay, definition: WorkflowDefinition<any> | undefined, file: string | undefined) =>
   definition === undefined ? `version ${replayed.machineVersion}${replayed.machineVersion === replayed.recordedVersion ? " (its own)" : ""}` : `${definition.type}@${definition.version} from ${file}`
 
+/** One instance's replay, step by step (or as JSON); a departure fails with one line. */
+const report = (label: string, replayed: ReplayedSteps, target: string, asJson: boolean, say: Say) => {
+  if (asJson) say(json(replayed))
+  else {
+    for (const line of columns(
+      replayed.steps.map((step) => [
+        `step ${step.step}`,
+        `#${step.input.streamVersion}`,
+        step.input.type,
+        `→ ${stateText(step.state)}`,
+        step.emitted.length === 0 ? "" : `emits ${step.emitted.map((event) => event.type).join(", ")}`
+      ])
+    )) say(line)
+  }
+  if (replayed.divergence !== null) return Effect.fail(new CommandFailed({ message: `${label} departs from its history against ${target}: ${replayed.divergence.message}` }))
+  if (!asJson) say(`${label}: ${replayed.steps.length} steps replay as recorded against ${target}`)
+  return Effect.void
+}
+
 /**
  * Replays one instance step by step, or every instance of a type; a departure
  * from the recorded history fails the command (exit 1), so that a changed
@@ -204,23 +233,7 @@ export const replay = (workflowType: string, instanceId: string | undefined, opt
 
     if (instanceId !== undefined) {
       const replayed = yield* replayOne(instanceId)
-      if (options.json === true) say(json(replayed))
-      else {
-        for (const line of columns(
-          replayed.steps.map((step) => [
-            `step ${step.step}`,
-            `#${step.input.streamVersion}`,
-            step.input.type,
-            `→ ${stateText(step.state)}`,
-            step.emitted.length === 0 ? "" : `emits ${step.emitted.map((event) => event.type).join(", ")}`
-          ])
-        )) say(line)
-      }
-      if (replayed.divergence !== null) {
-        return yield* new CommandFailed({ message: `${workflowType}/${instanceId} departs from its history against ${against(replayed, definition, options.against)}: ${replayed.divergence.message}` })
-      }
-      if (options.json !== true) say(`${workflowType}/${instanceId}: ${replayed.steps.length} steps replay as recorded against ${against(replayed, definition, options.against)}`)
-      return
+      return yield* report(`${workflowType}/${instanceId}`, replayed, against(replayed, definition, options.against), options.json === true, say)
     }
 
     // Every instance of the type, page by page.
@@ -264,6 +277,82 @@ export const exportHistory = (workflowType: string, instanceId: string, options:
       catch: (error) => new CommandFailed({ message: `cannot write ${options.out}: ${(error as NodeJS.ErrnoException).code === "EEXIST" ? "it exists (choose another name)" : String(error)}` })
     })
     say(`exported ${entries.length} entries of ${workflowType}/${instanceId} to ${options.out}`)
+  })
+
+// -- replay from an export ---------------------------------------------------------------
+
+interface ExportHeader {
+  readonly orrery: "history"
+  readonly workflowType: string
+  readonly instanceId: string
+  readonly machineVersion: number
+}
+
+/** An export's lines back as the header and the recorded events; a line that is not one names itself. */
+const readExport = (file: string) =>
+  Effect.gen(function*() {
+    const text = yield* Effect.tryPromise({
+      try: () => readFile(file, "utf8"),
+      catch: (error) => new CommandFailed({ message: `cannot read ${file}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : String(error)}` })
+    })
+    const lines = text.split("\n").filter((line) => line.trim() !== "")
+    const parsed: Array<Record<string, unknown>> = []
+    for (const [index, line] of lines.entries()) {
+      try {
+        const value: unknown = JSON.parse(line)
+        if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("not an object")
+        parsed.push(value as Record<string, unknown>)
+      } catch (error) {
+        return yield* new CommandFailed({ message: `${file} line ${index + 1} is not a JSON object: ${error instanceof Error ? error.message : String(error)}` })
+      }
+    }
+    const [header, ...entries] = parsed
+    if (header?.orrery !== "history" || typeof header.workflowType !== "string" || typeof header.instanceId !== "string" || typeof header.machineVersion !== "number") {
+      return yield* new CommandFailed({ message: `${file} is not an export of orrery export (its first line names the workflow type, instance and version)` })
+    }
+    const events: Array<RecordedEvent> = []
+    for (const [index, entry] of entries.entries()) {
+      const { eventId, position, streamVersion, type, metadata, time } = entry
+      if (typeof eventId !== "string" || typeof position !== "number" || typeof streamVersion !== "number" || typeof type !== "string" || metadata === null || typeof metadata !== "object" || typeof time !== "string") {
+        return yield* new CommandFailed({ message: `${file} line ${index + 2} is not a history entry (eventId, position, streamVersion, type, data, metadata, time)` })
+      }
+      events.push({
+        position,
+        transactionId: "0",
+        streamId: `${header.workflowType}-${header.instanceId}`,
+        streamVersion,
+        eventId,
+        type,
+        schemaVersion: 1,
+        data: entry.data,
+        metadata: metadata as RecordedEvent["metadata"],
+        recordedAt: new Date(time)
+      })
+    }
+    return { header: header as unknown as ExportHeader, events }
+  })
+
+/**
+ * Replays an exported history without a database: through the changed machine
+ * in `--against`, else the shipped definition of the version it ran on.
+ */
+export const replayFile = (file: string, options: ReplayOptions, shipped: ReadonlyArray<WorkflowDefinition<any>>, say: Say) =>
+  Effect.gen(function*() {
+    const { header, events } = yield* readExport(file)
+    const version = yield* parseVersion(options.version)
+    const definition =
+      options.against !== undefined
+        ? yield* loadDefinition(options.against, header.workflowType, version)
+        : shipped.find((candidate) => candidate.type === header.workflowType && candidate.version === (version ?? header.machineVersion))
+    if (definition === undefined) {
+      return yield* new CommandFailed({ message: `no ${header.workflowType} version ${version ?? header.machineVersion} is shipped here; name the machine with --against <module>` })
+    }
+    const types = new Set(shipped.map((candidate) => candidate.type))
+    const replayed = replaySteps(events, definition.machine, {
+      invocables: { isActivity: (src) => src in definition.activities, isWorkflow: (src) => types.has(src) }
+    })
+    const target = options.against === undefined ? `version ${definition.version}` : `${definition.type}@${definition.version} from ${options.against}`
+    return yield* report(`${header.workflowType}/${header.instanceId} (from ${file})`, replayed, target, options.json === true, say)
   })
 
 // -- retry / cancel -----------------------------------------------------------------------

@@ -218,21 +218,32 @@ const commands: Record<string, Command> = {
   history: inspect("show an instance's history: inputs and the states they led to, domain events, activity attempts, timers", { positionals: instanceArgs, options: asJson }, ({ positionals: [type, id], options }) =>
     debug.history(type!, id!, { json: options.json === true }, say)
   ),
-  replay: inspect(
-    "replay an instance's history (or every instance of a type) against its machine, another version, or a changed machine in a file; exits 1 where it departs",
+  replay: command(
+    "replay an instance's history (or every instance of a type, or an export) against its machine, another version, or a changed machine in a file; exits 1 where it departs",
+    false,
+    databaseKeys,
+    (config, args) => {
+      const [type, id] = args.positionals
+      const version = option(args, "version")
+      const module = option(args, "against")
+      const exported = option(args, "file")
+      const options = { ...(version === undefined ? {} : { version }), ...(module === undefined ? {} : { against: module }), json: args.options.json === true }
+      // An export replays without a database: it can be checked anywhere, also while `orrery start` holds the data folder.
+      if (exported !== undefined) return Effect.flatMap(domains, (shipped) => debug.replayFile(exported, options, shipped.flatMap((domain) => domain.workflows), say))
+      return application(config, { worker: false, projections: false })(() => debug.replay(type!, id, options, say)) as Program
+    },
     {
-      positionals: ["type", "id?"],
+      positionals: ["type?", "id?"],
       options: {
         version: { flag: "--version", placeholder: "<n>", help: "a registered version of the type (or, with --against, the version in the file)" },
         against: { flag: "--against", placeholder: "<module>", help: "a JavaScript (or, through tsx, TypeScript) module exporting the changed defineWorkflow" },
+        file: { flag: "--file", placeholder: "<export>", help: "replay a history written by orrery export, without a database" },
         ...asJson
-      }
-    },
-    (args) => {
-      const [type, id] = args.positionals
-      const version = option(args, "version")
-      const file = option(args, "against")
-      return debug.replay(type!, id, { ...(version === undefined ? {} : { version }), ...(file === undefined ? {} : { against: file }), json: args.options.json === true }, say)
+      },
+      check: ({ positionals, options }) =>
+        options.file !== undefined
+          ? positionals.length > 0 ? "--file names the instance itself: give no <type> or <id> with it" : undefined
+          : positionals.length === 0 ? "missing <type> (or an export with --file)" : undefined
     }
   ),
   export: inspect(
@@ -333,6 +344,11 @@ const main = (argv: ReadonlyArray<string>) => {
     return process.exit(2)
   }
   if (args.success.help) return say(commandHelp(name, chosen))
+  const refused = chosen.shape.check?.(args.success)
+  if (refused !== undefined) {
+    complain(`${refused}; run orrery ${name} --help`)
+    return process.exit(2)
+  }
   const prepared = chosen.prepare(process.env, args.success.flags, args.success)
   if (prepared._tag === "Failure") {
     complain(prepared.failure.message)

@@ -34,7 +34,7 @@ import { persistSnapshot, restoreSnapshot } from "./pure.js"
 import { makeStepBatcher } from "./step-batcher.js"
 import * as R from "./records.js"
 import { WorkflowRegistry } from "./registry.js"
-import { type ReplayedStep, replay } from "./replay.js"
+import { type ReplayedStep, replaySteps } from "./replay.js"
 import { type MachineEvent, type Step, type StepEffect, UnsupportedAction, acceptedEvents, nextStep, startStep } from "./step.js"
 import {
   type EngineStatements,
@@ -913,14 +913,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
         if (row === undefined) return yield* new InstanceNotFound({ workflowType, instanceId })
         const definition = options.definition ?? (yield* registry.version(workflowType, options.version ?? row.machine_version))
         const history = yield* log.readStream(streamOf(workflowType, instanceId))
-        const replayOptions = { invocables: invocablesOf(definition), keepSteps: true }
-        const replayed = replay(history, definition.machine, replayOptions)
-        const answer = { recordedVersion: row.machine_version, machineVersion: definition.version }
-        if (Result.isSuccess(replayed)) return { ...answer, steps: replayed.success.steps, divergence: null }
-        // The steps before the divergence: the same fold over the history recorded before it.
-        const divergence = replayed.failure
-        const before = replay(history.filter((event) => event.streamVersion < divergence.streamVersion), definition.machine, replayOptions)
-        return { ...answer, steps: Result.isSuccess(before) ? before.success.steps : [], divergence }
+        return { recordedVersion: row.machine_version, machineVersion: definition.version, ...replaySteps(history, definition.machine, { invocables: invocablesOf(definition) }) }
       }),
 
     pending: (workflowType, instanceId) =>

@@ -14,7 +14,7 @@ export { Engine, EngineRuntime, type HistoryEntry, type InstanceReplay, type Ins
 export * from "./errors.js"
 export { WorkflowRegistry, registryLayer } from "./registry.js"
 export { engineMigrations } from "./store.js"
-export { replay, type Replayed, type ReplayedStep, type ReplayOptions } from "./replay.js"
+export { replay, replaySteps, type Replayed, type ReplayedStep, type ReplayedSteps, type ReplayOptions } from "./replay.js"
 export { Worker, type WorkerOptions } from "./worker.js"
 export { activityLogic, defineActivity, defineWorkflow, streamOf, type ActivityDefinition, type ActivityRun, type WorkflowDefinition } from "./workflow.js"
 

@@ -100,3 +100,22 @@ export const replay = (
   }
   return Result.succeed({ steps, snapshot })
 }
+
+/** Every step that replays as recorded, and where (if anywhere) the replay departs. */
+export interface ReplayedSteps {
+  readonly steps: ReadonlyArray<ReplayedStep>
+  readonly divergence: DeterminismError | null
+}
+
+/** `replay` keeping every step; on a departure, the steps before it (the same fold over the history recorded before it). */
+export const replaySteps = (
+  history: ReadonlyArray<RecordedEvent>,
+  machine: AnyStateMachine,
+  options: Omit<ReplayOptions, "keepSteps"> = {}
+): ReplayedSteps => {
+  const replayed = replay(history, machine, { ...options, keepSteps: true })
+  if (Result.isSuccess(replayed)) return { steps: replayed.success.steps, divergence: null }
+  const divergence = replayed.failure
+  const before = replay(history.filter((event) => event.streamVersion < divergence.streamVersion), machine, { ...options, keepSteps: true })
+  return { steps: Result.isSuccess(before) ? before.success.steps : [], divergence }
+}

@@ -37,13 +37,15 @@ describe.each(drivers)("debugging commands on %s", (driver: Driver) => {
   url.pathname = `/${database}`
   const config = driver === "postgres" ? { databaseUrl: url.toString(), dataDir: "" } : { databaseUrl: undefined, dataDir: path.join(folder, "data") }
 
-  const orrery = (...args: Array<string>) =>
+  const orrery = (...args: Array<string>) => orreryWith({}, ...args)
+  const orreryWith = (extraEnv: Record<string, string>, ...args: Array<string>) =>
     new Promise<Ran>((resolve) => {
       const env: Record<string, string | undefined> = { ...process.env }
       for (const setting of Object.values(settings)) delete env[setting.env]
       delete env.CI
       if (config.databaseUrl !== undefined) env.DATABASE_URL = config.databaseUrl
       else env.ORRERY_DATA_DIR = config.dataDir
+      Object.assign(env, extraEnv)
       const child = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), ...args], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
       let stdout = ""
       let stderr = ""
@@ -183,6 +185,21 @@ describe.each(drivers)("debugging commands on %s", (driver: Driver) => {
     expect(again.code).toBe(1)
     expect(again.stderr).toContain("it exists")
     expect((await orrery("export", "cart", "big")).stdout.trim().split("\n")).toHaveLength(recorded.length + 1)
+
+    // The export replays with no database at all: against the shipped machine, then the changed one.
+    const offline = { DATABASE_URL: "postgres://nobody@127.0.0.1:1/none" }
+    const replayed = await orreryWith(offline, "replay", "--file", file)
+    expect(replayed.code).toBe(0)
+    expect(replayed.stdout).toContain(`cart/big (from ${file}): 3 steps replay as recorded against version 1`)
+    const changed = await orreryWith(offline, "replay", "--file", file, "--against", changedCart)
+    expect(changed.code).toBe(1)
+    expect(changed.stderr.trim()).toMatch(new RegExp(`^orrery: cart/big \\(from .*\\) departs from its history against cart@2 from .*: replay differs at step 2`))
+
+    const broken = path.join(folder, "broken.ndjson")
+    fs.writeFileSync(broken, fs.readFileSync(file, "utf8").replace(/\n(.*)\n/, "\n{not json\n"))
+    expect((await orreryWith(offline, "replay", "--file", broken)).stderr.trim()).toMatch(/^orrery: .*broken\.ndjson line 2 is not a JSON object/)
+    const usage = await orrery("replay", "cart", "big", "--file", file)
+    expect([usage.code, usage.stderr.trim()]).toEqual([2, "orrery: --file names the instance itself: give no <type> or <id> with it; run orrery replay --help"])
   })
 
   it("cancel records why; retry with nothing failed says so", async () => {
