@@ -203,14 +203,8 @@ const commands: Record<string, Command> = {
         ...asJson
       }
     },
-    (args) =>
-      debug.list(
-        {
-          ...Object.fromEntries(["type", "status", "state", "limit", "cursor"].flatMap((name) => (option(args, name) === undefined ? [] : [[name, option(args, name)]]))),
-          json: args.options.json === true
-        },
-        say
-      )
+    // The options are named as debug.list takes them: strings, and `json` a switch.
+    (args) => debug.list(args.options as debug.ListOptions, say)
   ),
   show: inspect("show an instance: status, state, context, and what it waits on", { positionals: instanceArgs, options: asJson }, ({ positionals: [type, id], options }) =>
     debug.show(type!, id!, { json: options.json === true }, say)

@@ -917,13 +917,9 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
       }),
 
     pending: (workflowType, instanceId) =>
-      fromDriver(db, () => db.query<{ kind: TaskRow["kind"]; key: string; payload: unknown; due_at: Date; locked_by: string | null; locked_until: Date | null; attempts: number }>(sql.pendingTasks, [streamOf(workflowType, instanceId)])).pipe(
+      fromDriver(db, () => db.query<{ kind: TaskRow["kind"]; key: string; payload: unknown; due_at: Date; locked_by: string | null; leased_until: Date | null; attempts: number }>(sql.pendingTasks, [streamOf(workflowType, instanceId)])).pipe(
         Effect.map((rows) =>
-          rows.map((row) => {
-            // A lease that ran out is no lease: its worker died or let go, and the task waits for another.
-            const leased = row.locked_by !== null && row.locked_until !== null && new Date(row.locked_until).getTime() > Date.now()
-            return { kind: row.kind, key: row.key, payload: row.payload, dueAt: row.due_at, lockedBy: leased ? row.locked_by : null, leasedUntil: leased ? row.locked_until : null, attempts: row.attempts }
-          })
+          rows.map((row) => ({ kind: row.kind, key: row.key, payload: row.payload, dueAt: row.due_at, lockedBy: row.locked_by, leasedUntil: row.leased_until, attempts: row.attempts }))
         )
       )
   }

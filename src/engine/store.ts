@@ -243,7 +243,12 @@ export const engineStatements = (s: string) => ({
     select machine_version, status, state, count(*)::int as count from ${s}.instances
     where workflow_type = $1 group by machine_version, status, state order by machine_version, status`,
 
-  pendingTasks: `select kind, key, payload, due_at, locked_by, locked_until, attempts from ${s}.tasks where stream_id = $1 order by due_at, id`,
+  /** A lease that ran out is no lease (its worker died or let go): judged by the database's clock, like claims. */
+  pendingTasks: `
+    select kind, key, payload, due_at, attempts,
+      case when locked_until > now() then locked_by end as locked_by,
+      case when locked_until > now() then locked_until end as leased_until
+    from ${s}.tasks where stream_id = $1 order by due_at, id`,
 
   list: `
     select workflow_type, instance_id, machine_version, status, state, snapshot, stream_version, inputs, parent, children,

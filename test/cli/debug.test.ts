@@ -168,7 +168,8 @@ describe.each(drivers)("debugging commands on %s", (driver: Driver) => {
     expect(nothing.stderr).toMatch(/^orrery: cannot load .*no-such-file\.ts/)
     const wrongType = await orrery("replay", "order", "x", "--against", changedCart)
     expect(wrongType.stderr.trim()).toBe(`orrery: ${changedCart} exports no order workflow (defineWorkflow); it exports cart@2`)
-    expect((await orrery("replay", "cart", "big", "--version", "7")).stderr).toContain("cart")
+    const unregistered = await orrery("replay", "cart", "big", "--version", "7")
+    expect([unregistered.code, unregistered.stderr.trim()]).toEqual([1, "orrery: workflow cart version 7 is not registered"])
     expect((await orrery("replay", "cart", "big", "--version", "two")).stderr.trim()).toBe('orrery: --version must be a whole number from 1, got "two"')
   })
 
@@ -210,9 +211,9 @@ describe.each(drivers)("debugging commands on %s", (driver: Driver) => {
     expect(history.at(-1)).toMatchObject({ type: "workflow.cancelled", data: { reason: "customer left" }, metadata: { actor: "cli" } })
     const again = await orrery("cancel", "cart", "small")
     expect(again.code).toBe(1)
+    expect(again.stderr.trim()).toMatch(/^orrery: .*small.*(cancelled|final)/)
     const retried = await orrery("retry", "cart", "big")
-    expect(retried.code).toBe(1)
-    expect(retried.stderr.trim().split("\n")).toHaveLength(1)
+    expect([retried.code, retried.stderr.trim()]).toEqual([1, "orrery: cart instance big has no failed activity to retry"])
   })
 
   it("doctor passes a sound installation and fails one whose history was changed behind the log's back", async () => {
