@@ -18,5 +18,8 @@ COPY --from=build /app/dist ./dist
 RUN mkdir .orrery && chown node:node .orrery
 USER node
 EXPOSE 7311
+# The repository's config, compiled with everything else (tsconfig.build.json): the compiled CLI
+# and the shipped domains' `import "orrery"` (package.json's exports: dist/src) are then one set of
+# modules, with no TypeScript loaded at run time. No --demo: a container never seeds demo data.
 # Exec form: node is PID 1 and gets SIGTERM itself, so the database closes cleanly.
-CMD ["node", "dist/src/cli/main.js", "start"]
+CMD ["node", "dist/src/cli/main.js", "start", "--config", "dist/orrery.config.js"]

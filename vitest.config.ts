@@ -1,6 +1,16 @@
+import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
 
+const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
+
 export default defineConfig({
+  resolve: {
+    // Tests and the shipped domains import the package by its name, as a user does: here that is the sources.
+    alias: [
+      { find: /^orrery$/, replacement: source("./src/index.ts") },
+      { find: /^orrery\/(client|testing|fastify)$/, replacement: source("./src/$1.ts") }
+    ]
+  },
   test: {
     include: ["test/**/*.test.ts"],
     testTimeout: 60_000,

@@ -34,7 +34,9 @@ interface BenchmarkModule {
 const benchmarks: Record<string, () => Promise<BenchmarkModule>> = {
   log: () => import("./log.js"),
   engine: () => import("./engine.js"),
-  http: () => import("./http.js")
+  http: () => import("./http.js"),
+  testing: () => import("./testing.js"),
+  cli: () => import("./cli.js")
 }
 
 const known = Object.keys(benchmarks).join(", ")

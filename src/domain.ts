@@ -1,12 +1,14 @@
 /**
- * What a domain folder (machines/<name>, sagas/<name>) gives Orrery: its
- * workflows, its read models, the deterministic in-process services its
- * activities use by default (an application swaps them by providing other
- * Layers), the HTTP routes of its read side, and a demo.
+ * What a project gives Orrery: its workflows, the Layers of the services its
+ * activities use, its read models, the HTTP routes of its read side, and a
+ * demo. A small project says it all in one `defineConfig`; a larger one
+ * groups it by domain (`defineDomain`), each folder bringing its own — the
+ * shipped domains in machines/ and sagas/ are built that way.
  */
-import type { Effect, Layer } from "effect"
+import { type Effect, Layer } from "effect"
 import type { FastifyInstance } from "fastify"
-import type { Engine, WorkflowDefinition } from "./engine/index.js"
+import type { Engine } from "./engine/engine.js"
+import type { AnyWorkflow, WorkflowRequirements } from "./engine/workflow.js"
 import type { Queryable } from "./log/index.js"
 import type { Projection, Projections } from "./projections/projection.js"
 
@@ -19,14 +21,77 @@ export interface DomainRoutesContext {
   readonly run: <A, E>(effect: Effect.Effect<A, E, Engine | Projections>) => Promise<A>
 }
 
-export interface Domain {
+/** The read side's HTTP routes: the body of a Fastify plugin, registered on Orrery's server. */
+export type DomainRoutes = (app: FastifyInstance, context: DomainRoutesContext) => Promise<void>
+
+export interface Domain<W extends AnyWorkflow = AnyWorkflow> {
   readonly name: string
-  readonly workflows: ReadonlyArray<WorkflowDefinition<any>>
+  readonly workflows: ReadonlyArray<W>
   readonly projections: ReadonlyArray<Projection>
-  /** May need the `Database` (state kept beside the log); nothing else. */
+  /** The services the activities use; may need the `Database` (state kept beside the log), nothing else. */
   readonly services: Layer.Layer<any, never, any>
-  /** Registers its routes on the server (a Fastify plugin body). */
-  readonly routes?: (app: FastifyInstance, context: DomainRoutesContext) => Promise<void>
-  /** Starts a few instances that run to their ends (the demo). */
+  readonly routes?: DomainRoutes
+  /** Starts a few instances that run to their ends (`orrery demo`, `orrery start --demo`). */
   readonly demo?: Effect.Effect<void, unknown, Engine>
+}
+
+/** What `defineDomain` and `defineConfig` take: everything but the workflows may be left out. */
+export interface DomainOptions<W extends AnyWorkflow> {
+  readonly workflows: ReadonlyArray<W>
+  /** Every service the workflows' activities need (a missing one is a compile error). */
+  readonly services?: Layer.Layer<WorkflowRequirements<W>, never, any>
+  readonly projections?: ReadonlyArray<Projection>
+  readonly routes?: DomainRoutes
+  readonly demo?: Effect.Effect<void, unknown, Engine>
+}
+
+/**
+ * One domain of a project: its workflows and what they need.
+ *
+ * @example
+ * ```ts
+ * import { defineDomain } from "orrery"
+ * import { signupWorkflow } from "./signup.js"
+ * import { Mailer } from "./mailer.js"
+ *
+ * export const accounts = defineDomain("accounts", { workflows: [signupWorkflow], services: Mailer.layer })
+ * ```
+ */
+export const defineDomain = <W extends AnyWorkflow>(name: string, options: DomainOptions<W>): Domain<W> => ({
+  name,
+  workflows: options.workflows,
+  projections: options.projections ?? [],
+  services: (options.services ?? Layer.empty) as Layer.Layer<any, never, any>,
+  ...(options.routes === undefined ? {} : { routes: options.routes }),
+  ...(options.demo === undefined ? {} : { demo: options.demo })
+})
+
+/** A project's `orrery.config.ts`: its own workflows (and what they need), and any domains it groups. */
+export interface OrreryConfig<W extends AnyWorkflow = AnyWorkflow> extends Partial<DomainOptions<W>> {
+  readonly domains?: ReadonlyArray<Domain>
+}
+
+/**
+ * The default export of `orrery.config.ts`: what `orrery start`, `worker` and
+ * every other command serve.
+ *
+ * @example
+ * ```ts
+ * // orrery.config.ts
+ * import { defineConfig } from "orrery"
+ * import { signupWorkflow } from "./src/signup.js"
+ * import { Mailer } from "./src/mailer.js"
+ *
+ * export default defineConfig({ workflows: [signupWorkflow], services: Mailer.layer })
+ * ```
+ */
+export const defineConfig = <W extends AnyWorkflow>(config: OrreryConfig<W>): OrreryConfig<W> => config
+
+/** A config's domains: its own workflows (as the domain "app") first, then the domains it groups. */
+export const domainsOf = (config: OrreryConfig): ReadonlyArray<Domain> => {
+  const own = config.workflows ?? []
+  const app = own.length > 0 || config.projections !== undefined || config.routes !== undefined || config.demo !== undefined || config.services !== undefined
+    ? [defineDomain("app", { ...config, workflows: own })]
+    : []
+  return [...app, ...(config.domains ?? [])]
 }

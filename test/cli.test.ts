@@ -122,7 +122,10 @@ describe.concurrent("help", () => {
     for (const name of ["DATABASE_URL", "ORRERY_DATA_DIR", "ORRERY_HOST", "ORRERY_PORT", "ORRERY_TOKENS", "LOG_LEVEL"]) {
       expect(result.stdout).toContain(name)
     }
-    for (const setting of Object.values(settings)) expect(result.stdout).toMatch(new RegExp(`${setting.flag} \\S+ +${setting.env} `))
+    // Every setting but --url (start serves; it does not go through another server).
+    for (const setting of Object.values(settings).filter((setting) => setting.env !== "ORRERY_URL")) {
+      expect(result.stdout).toMatch(new RegExp(`${setting.flag} \\S+ +${setting.env} `))
+    }
   })
 
   it("refuses an unknown command and an unknown flag in one line", async () => {
@@ -200,10 +203,10 @@ describe("on PGlite", () => {
     expect(await migrationsIn(dataDir)).toEqual(applied)
   })
 
-  it("start reports where the log lives, holds the folder, and on SIGTERM exits 0 releasing it", async () => {
+  it("start --demo reports where the log lives, holds the folder (its lock naming the URL), seeds the demo, and on SIGTERM exits 0 releasing it", async () => {
     const dataDir = freshDataDir()
     const token = "tok-0123456789abcdef"
-    const run = cli(["start"], { ORRERY_DATA_DIR: dataDir, ORRERY_TOKENS: `ci:operate:${token}`, ORRERY_PORT: "7400" })
+    const run = cli(["start", "--demo"], { ORRERY_DATA_DIR: dataDir, ORRERY_TOKENS: `ci:operate:${token}`, ORRERY_PORT: "7400" })
     await run.waitFor(/^running/)
     const lines = run.stdout().split("\n").filter((line) => !line.startsWith("{"))
     expect(lines[0]).toBe(`event log: pglite at ${dataDir}, migration version 1`)
@@ -216,7 +219,7 @@ describe("on PGlite", () => {
     const answer = await fetch("http://127.0.0.1:7400/workflows?limit=5", { headers: { authorization: `Bearer ${token}` } })
     expect(answer.status).toBe(200)
     expect(((await answer.json()) as { items: Array<unknown> }).items.length).toBeGreaterThan(0)
-    expect(fs.readFileSync(lockOf(dataDir), "utf8")).toBe(String(run.child.pid))
+    expect(JSON.parse(fs.readFileSync(lockOf(dataDir), "utf8"))).toEqual({ pid: run.child.pid, url: "http://127.0.0.1:7400" })
     run.child.kill("SIGTERM")
     expect(await run.exited).toEqual({ code: 0, signal: null })
     expect(run.stdout()).toMatch(/\nstopped\n$/)
@@ -243,7 +246,7 @@ describe("on PGlite", () => {
     await first.waitFor(/^running/)
     const line = expectOneLine(await complete(["start"], { ORRERY_DATA_DIR: dataDir }), 1)
     expect(line).toBe(
-      `orrery: cannot open the embedded database at ${dataDir}: the data folder ${dataDir} is in use by process ${first.child.pid}; stop it or choose another ORRERY_DATA_DIR`
+      `orrery: cannot open the embedded database at ${dataDir}: the data folder ${dataDir} is in use by process ${first.child.pid} (serving http://127.0.0.1:7311); stop it or choose another ORRERY_DATA_DIR`
     )
     expect(first.child.exitCode).toBeNull()
     first.child.kill("SIGTERM")

@@ -35,6 +35,8 @@ describe("loadConfig", () => {
   it("has the documented defaults when nothing is set", () => {
     const config = ok(loadConfig({}))
     expect(config).toEqual({
+      configFile: undefined,
+      url: undefined,
       databaseUrl: undefined,
       dataDir: "./.orrery/data",
       host: "127.0.0.1",

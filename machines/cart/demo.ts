@@ -1,6 +1,6 @@
 /** A cart checked out (its order delivered) and a cart left alone until it is abandoned. */
 import { Effect } from "effect"
-import { Engine } from "../../src/engine/index.js"
+import { Engine } from "orrery"
 
 type EngineService = Engine["Service"]
 

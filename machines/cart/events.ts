@@ -1,7 +1,7 @@
 /** The cart's schemas: its input, the events clients send, the domain events it emits. */
 import { Schema } from "effect"
-import { defineEvent } from "../../src/log/index.js"
-import { Money } from "../../src/kit/money.js"
+import { defineEvent } from "orrery"
+import { Money } from "../../sagas/shared/money.js"
 
 export const Sku = Schema.String.check(
   Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/, { message: "must be 1-64 letters, digits, '.', '_' or '-'" })

@@ -5,8 +5,8 @@
  * Settings (environment): ORRERY_CART_INACTIVITY (default 24h).
  */
 import { Layer } from "effect"
-import type { Domain } from "../../src/domain.js"
-import { type CartConfig, cartConfig } from "./config.js"
+import { type Domain, readSettings } from "orrery"
+import { type CartConfig, cartSettings } from "./config.js"
 import { makeCartDemo } from "./demo.js"
 import { makeCartWorkflow } from "./workflow.js"
 
@@ -17,7 +17,7 @@ export { makeCartWorkflow } from "./workflow.js"
 
 /** The cart domain; settings not given are read from the environment (see config.ts). */
 export const cartDomain = (overrides: Partial<CartConfig> = {}): Domain => {
-  const config = cartConfig(overrides)
+  const config = readSettings(cartSettings, { given: overrides })
   return {
     name: "cart",
     workflows: [makeCartWorkflow(config)],

@@ -7,8 +7,8 @@
  * runs; when the order ends the cart is `closed`.
  */
 import { assign, emit, setup } from "xstate"
-import { activityLogic } from "../../src/engine/index.js"
-import { totalOf } from "../../src/kit/money.js"
+import { activityLogic } from "orrery"
+import { totalOf } from "../../sagas/shared/money.js"
 import type { CartInput, CartLine } from "./events.js"
 
 export interface CartContext {

@@ -1,5 +1,5 @@
 /** The `cart` workflow: the machine and its schemas; it has no activities of its own. */
-import { defineWorkflow } from "../../src/engine/index.js"
+import { defineWorkflow } from "orrery"
 import type { CartConfig } from "./config.js"
 import { CartInput, accepts, cartEvents } from "./events.js"
 import { makeCartMachine } from "./machine.js"

@@ -1,6 +1,6 @@
 /** The `chapter` aggregate's inputs and domain events. */
 import { Schema } from "effect"
-import { defineEvent } from "../../src/log/index.js"
+import { defineEvent } from "orrery"
 import { ChapterIndex, CoherenceScore, ContentHash, ProjectId, WordCount } from "../../sagas/shared/writing.js"
 
 const Text = (max: number) => Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(max), Schema.isPattern(/\S/, { message: "must not be blank" }))

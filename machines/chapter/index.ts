@@ -6,8 +6,7 @@
  */
 import { Effect, Layer } from "effect"
 import { createHash } from "node:crypto"
-import type { Domain } from "../../src/domain.js"
-import { Engine } from "../../src/engine/index.js"
+import { type Domain, Engine } from "orrery"
 import { startOnce, waitFor } from "../../sagas/shared/demo.js"
 import { chapterWorkflow } from "./machine.js"
 import { chapterRoutes, chaptersProjection } from "./read-model.js"
@@ -53,5 +52,5 @@ export const domain = (_config: ChapterConfig = configFromEnv()): Domain => ({
   demo
 })
 
-/** The name `src/cli/domains.ts` can list it by. */
+/** The name the repository's orrery.config.ts lists it by. */
 export const chapterDomain = domain

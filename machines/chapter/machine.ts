@@ -17,7 +17,7 @@
  * output when approved. So APPROVE and REJECT may be sent to either.
  */
 import { assign, emit, sendParent, setup } from "xstate"
-import { defineWorkflow } from "../../src/engine/index.js"
+import { defineWorkflow } from "orrery"
 import { Approve, ChapterApproved, ChapterInput, ChapterRejected, ChapterSubmitted, Reject, Submit } from "./events.js"
 
 export interface ChapterContext {

@@ -5,9 +5,7 @@
  * saga writes it, `needs_attention`, `pending_review`, `approved`, `rejected`.
  */
 import type { FastifyInstance } from "fastify"
-import type { DomainRoutesContext } from "../../src/domain.js"
-import type { Queryable, RecordedEvent } from "../../src/log/index.js"
-import { defineProjection } from "../../src/projections/projection.js"
+import { defineProjection, type DomainRoutesContext, type Queryable, type RecordedEvent } from "orrery"
 import { errorSchema, idPattern, refusedInput } from "../../sagas/shared/http.js"
 
 export const chaptersTable = "writing_chapters"

@@ -1,6 +1,6 @@
 /** A few bookings run to their ends: confirmed, paid after a declined card, cancelled, refunded, sold out, expired. */
 import { Clock, Effect } from "effect"
-import { Engine } from "../../src/engine/index.js"
+import { Engine } from "orrery"
 import { compareMoney, generateOffers } from "./offers.js"
 
 type EngineService = Engine["Service"]

@@ -1,7 +1,7 @@
 /** The booking saga's schemas: its input, the events clients send, the domain events it emits. */
 import { Schema } from "effect"
-import { defineEvent } from "../../src/log/index.js"
-import { Money } from "../../src/kit/money.js"
+import { defineEvent } from "orrery"
+import { Money } from "../shared/money.js"
 import { offerIdPattern } from "./offers.js"
 
 const NonEmpty = Schema.String.check(Schema.isMinLength(1), Schema.isMaxLength(200))

@@ -6,8 +6,8 @@
  *
  * Settings (environment): ORRERY_SEAT_HOLD (default 15m).
  */
-import type { Domain } from "../../src/domain.js"
-import { type BookingConfig, bookingConfig } from "./config.js"
+import { type Domain, readSettings } from "orrery"
+import { type BookingConfig, bookingSettings } from "./config.js"
 import { makeBookingDemo } from "./demo.js"
 import { bookingsProjection, flightSeatsProjection } from "./projections.js"
 import { travelRoutes } from "./routes.js"
@@ -39,7 +39,7 @@ export { bookingKey, makeBookingWorkflow } from "./workflow.js"
 
 /** The travel domain; settings not given are read from the environment (see config.ts). */
 export const travelDomain = (overrides: Partial<BookingConfig> = {}): Domain => {
-  const config = bookingConfig(overrides)
+  const config = readSettings(bookingSettings, { given: overrides })
   return {
     name: "travel",
     workflows: [makeBookingWorkflow(config)],

@@ -16,8 +16,7 @@
  * its answer, so that a booking replays the same after the config changes.
  */
 import { assign, cancel, emit, raise, setup } from "xstate"
-import { activityLogic } from "../../src/engine/index.js"
-import { errorMessage, errorTag } from "../../src/kit/activity-errors.js"
+import { activityLogic, errorMessage, errorTag } from "orrery"
 import type { BookingInput, RejectReason } from "./events.js"
 import type { Capture, Hold, Refund } from "./services.js"
 

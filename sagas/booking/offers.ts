@@ -5,8 +5,8 @@
  * is offer 0 from PAR to LON on 2030-01-15. No storage, no clock, no I/O.
  */
 import { BigDecimal } from "effect"
-import { formatMoney, toDecimal } from "../../src/kit/money.js"
-import { mulberry32 } from "../../src/kit/random.js"
+import { formatMoney, toDecimal } from "../shared/money.js"
+import { mulberry32 } from "../shared/random.js"
 
 export interface FlightOffer {
   readonly id: string

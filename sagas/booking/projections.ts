@@ -7,8 +7,7 @@
  * The read side only reports seats: holding them — and refusing the last seat
  * to all but one of two racing bookings — is the SeatInventory's job.
  */
-import type { Queryable, RecordedEvent } from "../../src/log/index.js"
-import { defineProjection } from "../../src/projections/projection.js"
+import { defineProjection, type Queryable, type RecordedEvent } from "orrery"
 import { offerById } from "./offers.js"
 
 /** `booking-<id>` → `<id>`. */

@@ -5,8 +5,7 @@
  * an unknown offer or booking.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify"
-import type { DomainRoutesContext } from "../../src/domain.js"
-import type { Queryable } from "../../src/log/index.js"
+import type { DomainRoutesContext, Queryable } from "orrery"
 import { type FlightOffer, compareMoney, generateOffers, isValidDate, offerById, totalPrice } from "./offers.js"
 import { bookingsOf, findBooking, seatsTaken } from "./projections.js"
 

@@ -11,8 +11,8 @@
  * hold still in flight when the booking gave up cannot land afterwards.
  */
 import { Clock, Context, Effect, Layer, Schema } from "effect"
-import { shortHash } from "../../src/kit/hash.js"
-import { makeTestGateway, type Payment, type PaymentDeclined, type PaymentUnavailable, type Refund } from "../../src/kit/test-payments.js"
+import { shortHash } from "../shared/hash.js"
+import { makeTestGateway, type Payment, type PaymentDeclined, type PaymentUnavailable, type Refund } from "../shared/test-payments.js"
 import { type FlightOffer, offerById, totalPrice } from "./offers.js"
 
 // -- Seat inventory -----------------------------------------------------------
@@ -134,7 +134,7 @@ export const makeSeatInventory = (offerOf: (offerId: string) => FlightOffer | un
 
 // -- Payments -----------------------------------------------------------------
 
-export { PaymentDeclined, PaymentUnavailable, type Refund } from "../../src/kit/test-payments.js"
+export { PaymentDeclined, PaymentUnavailable, type Refund } from "../shared/test-payments.js"
 
 /** What the gateway took under a key. */
 export type Capture = Payment

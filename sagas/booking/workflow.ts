@@ -1,6 +1,6 @@
 /** The `booking` workflow: the machine, its schemas and the activities behind its invokes. */
 import { Clock, Effect, Schedule } from "effect"
-import { type ActivityRun, defineActivity, defineWorkflow } from "../../src/engine/index.js"
+import { type ActivityRun, defineActivity, defineWorkflow } from "orrery"
 import type { BookingConfig } from "./config.js"
 import { BookingInput, accepts, bookingEvents } from "./events.js"
 import { makeBookingMachine } from "./machine.js"
@@ -17,7 +17,7 @@ export const bookingKey = (run: Pick<ActivityRun, "workflowType" | "instanceId">
 const paymentRetry = Schedule.max([Schedule.exponential("100 millis"), Schedule.recurs(4)]) as Schedule.Schedule<unknown, unknown>
 
 export const makeBookingWorkflow = (config: BookingConfig) =>
-  defineWorkflow<SeatInventory | Payments | Ticketing>({
+  defineWorkflow({
     type: "booking",
     version: 1,
     kind: "saga",

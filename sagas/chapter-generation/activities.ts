@@ -5,7 +5,7 @@
  * Chapter text goes to the ContentStore; only its hash travels.
  */
 import { Effect, Schema } from "effect"
-import type { ActivityRun } from "../../src/engine/index.js"
+import type { ActivityRun } from "orrery"
 import { ContentStore } from "../shared/content-store.js"
 import { decodeJsonAnswer, LanguageModel, type Completion } from "../shared/language-model.js"
 import { renderFacts, renderSections } from "../shared/prompt.js"

@@ -1,6 +1,6 @@
 /** The `chapter-generation` saga's input, accepted events and domain events. */
 import { Schema } from "effect"
-import { defineEvent } from "../../src/log/index.js"
+import { defineEvent } from "orrery"
 import { ChapterIndex, CoherenceScore, Fact, ProjectId, WordCount } from "../shared/writing.js"
 
 export { TokensConsumed } from "../shared/usage.js"

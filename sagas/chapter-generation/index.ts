@@ -14,8 +14,7 @@
  * - ORRERY_CONTENT_DIR: a folder for generated text; unset: kept in memory
  */
 import { Effect, Layer } from "effect"
-import type { Domain } from "../../src/domain.js"
-import { defineActivity, defineWorkflow, Engine } from "../../src/engine/index.js"
+import { defineActivity, defineWorkflow, type Domain, Engine } from "orrery"
 import { ContentStore } from "../shared/content-store.js"
 import { inState, startOnce, waitFor } from "../shared/demo.js"
 import {
@@ -53,7 +52,7 @@ export interface ChapterGenerationConfig {
   readonly contentDir: string | undefined
 }
 
-/** Reads the settings above; throws DomainConfigError naming a bad variable. */
+/** Reads the settings above; throws SettingError naming a bad variable. */
 export const configFromEnv = (env: Readonly<Record<string, string | undefined>> = process.env): ChapterGenerationConfig => {
   const llm = languageModelConfigFromEnv(env)
   return { llm, modelCalls: modelCallPolicyFromEnv(env, llm), contentDir: env.ORRERY_CONTENT_DIR?.trim() || undefined }
@@ -121,5 +120,5 @@ export const domain = (config: ChapterGenerationConfig = configFromEnv()): Domai
   demo
 })
 
-/** The name `src/cli/domains.ts` can list it by. */
+/** The name the repository's orrery.config.ts lists it by. */
 export const chapterGenerationDomain = domain

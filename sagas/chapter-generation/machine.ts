@@ -20,8 +20,7 @@
  * facts, never the text.
  */
 import { assign, emit, enqueueActions, sendTo, setup } from "xstate"
-import { activityLogic } from "../../src/engine/index.js"
-import { describeError } from "../../src/kit/activity-errors.js"
+import { activityLogic, describeError } from "orrery"
 import type { Usage } from "../shared/usage.js"
 import type { Fact } from "../shared/writing.js"
 import { passingScore } from "../shared/writing.js"

@@ -9,10 +9,7 @@
  */
 import { Context, Effect, Layer, Schema } from "effect"
 import type { FastifyInstance } from "fastify"
-import type { DomainRoutesContext } from "../../src/domain.js"
-import { EngineRuntime } from "../../src/engine/index.js"
-import { Database, type Queryable, type RecordedEvent } from "../../src/log/index.js"
-import { defineProjection } from "../../src/projections/projection.js"
+import { Database, defineProjection, type DomainRoutesContext, OrrerySchema, type Queryable, type RecordedEvent } from "orrery"
 import { errorSchema, idPattern, refusedInput } from "../shared/http.js"
 import type { Fact } from "../shared/writing.js"
 
@@ -31,18 +28,18 @@ export interface StoryMemoryShape {
    * The facts of a project as known before `beforeChapter` (all of them if
    * undefined): the latest value of each (kind, subject, attribute).
    */
-  readonly factsOf: (projectId: string, beforeChapter?: number) => Effect.Effect<ReadonlyArray<StoredFact>, StoryMemoryUnavailable, Database | EngineRuntime>
+  readonly factsOf: (projectId: string, beforeChapter?: number) => Effect.Effect<ReadonlyArray<StoredFact>, StoryMemoryUnavailable, Database | OrrerySchema>
 }
 
 export class StoryMemory extends Context.Service<StoryMemory, StoryMemoryShape>()("orrery/sagas/chapter-generation/StoryMemory") {
-  /** The `story-memory` read model, in the engine's schema (activities run beside the engine). */
+  /** The `story-memory` read model, in Orrery's schema (activities run beside the read models). */
   static readonly readModel = Layer.succeed(StoryMemory, {
     factsOf: (projectId, beforeChapter) =>
       Effect.gen(function*() {
         const db = yield* Database
-        const runtime = yield* EngineRuntime
+        const { name: schema } = yield* OrrerySchema
         return yield* Effect.tryPromise({
-          try: () => readFacts(db, runtime.schema, projectId, beforeChapter),
+          try: () => readFacts(db, schema, projectId, beforeChapter),
           catch: (error) => new StoryMemoryUnavailable({ message: `cannot read the story memory: ${error instanceof Error ? error.message : String(error)}` })
         })
       })

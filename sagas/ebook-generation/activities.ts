@@ -1,6 +1,6 @@
 /** The ebook saga's activities: a page's text, an image, the assembled book. Text goes to the ContentStore. */
 import { Effect } from "effect"
-import type { ActivityRun } from "../../src/engine/index.js"
+import type { ActivityRun } from "orrery"
 import { ContentStore } from "../shared/content-store.js"
 import { LanguageModel } from "../shared/language-model.js"
 import { renderSections } from "../shared/prompt.js"

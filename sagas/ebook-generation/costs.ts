@@ -13,9 +13,7 @@
  */
 import { BigDecimal } from "effect"
 import type { FastifyInstance } from "fastify"
-import type { DomainRoutesContext } from "../../src/domain.js"
-import type { Queryable, RecordedEvent } from "../../src/log/index.js"
-import { defineProjection, type Projection } from "../../src/projections/projection.js"
+import { defineProjection, type DomainRoutesContext, type Projection, type Queryable, type RecordedEvent } from "orrery"
 import { errorSchema, idPattern, notFound, refusedInput } from "../shared/http.js"
 import { decimal, formatUsd, imageCost, isPriced, type PriceTable, tokenCost, toSqlNumeric, type Usd } from "./pricing.js"
 

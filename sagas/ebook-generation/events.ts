@@ -1,6 +1,6 @@
 /** The `ebook-generation` saga's input and domain events. */
 import { Schema } from "effect"
-import { defineEvent } from "../../src/log/index.js"
+import { defineEvent } from "orrery"
 import { Usd } from "./pricing.js"
 
 export { TokensConsumed } from "../shared/usage.js"

@@ -12,8 +12,7 @@
  * - ORRERY_CONTENT_DIR: a folder for generated text; unset: kept in memory
  */
 import { Effect, Layer } from "effect"
-import type { Domain } from "../../src/domain.js"
-import { defineActivity, defineWorkflow, Engine } from "../../src/engine/index.js"
+import { defineActivity, defineWorkflow, type Domain, Engine } from "orrery"
 import { ContentStore } from "../shared/content-store.js"
 import { startOnce, waitFor } from "../shared/demo.js"
 import {
@@ -56,7 +55,7 @@ export interface EbookGenerationConfig {
   readonly prices: PriceTable
 }
 
-/** Reads the settings above (and the price table file); throws DomainConfigError naming a bad variable. */
+/** Reads the settings above (and the price table file); throws SettingError naming a bad variable. */
 export const configFromEnv = (env: Readonly<Record<string, string | undefined>> = process.env): EbookGenerationConfig => {
   const llm = languageModelConfigFromEnv(env)
   const pricingFile = env.ORRERY_PRICING_FILE?.trim() || undefined
@@ -65,7 +64,7 @@ export const configFromEnv = (env: Readonly<Record<string, string | undefined>> 
 
 export const ebookGenerationWorkflow = (modelCalls: ModelCallPolicyConfig = configFromEnv({}).modelCalls) => {
   const images = { ...modelCallPolicy(modelCalls), nonRetryable: [], dependency: "image-generator" }
-  return defineWorkflow<LanguageModel | ContentStore | ImageGenerator | Pricing>({
+  return defineWorkflow({
     type: "ebook-generation",
     version: 1,
     kind: "saga",
@@ -107,5 +106,5 @@ export const domain = (config: EbookGenerationConfig = configFromEnv()): Domain 
   demo
 })
 
-/** The name `src/cli/domains.ts` can list it by. */
+/** The name the repository's orrery.config.ts lists it by. */
 export const ebookGenerationDomain = domain

@@ -12,8 +12,7 @@
  * `cost.calculated`, then `ebook.generated {ebookId, totalCostUsd}`.
  */
 import { assign, emit, enqueueActions, setup } from "xstate"
-import { activityLogic } from "../../src/engine/index.js"
-import { describeError } from "../../src/kit/activity-errors.js"
+import { activityLogic, describeError } from "orrery"
 import type { Usage } from "../shared/usage.js"
 import type { AssembleInput, AssembleOutput, ImageInput, ImageOutput, WritePageInput, WritePageOutput } from "./activities.js"
 import type { CostLine, Usd, UsageByModel } from "./pricing.js"

@@ -11,7 +11,7 @@
  */
 import { BigDecimal, Context, Effect, Layer, Option, Result, Schema } from "effect"
 import { readFileSync } from "node:fs"
-import { DomainConfigError } from "../shared/config.js"
+import { SettingError } from "orrery"
 
 /** Dollars in JSON: an exact decimal with six places. */
 export const Usd = Schema.String.check(Schema.isPattern(/^-?\d+\.\d{6}$/, { message: "must be a decimal amount with six places, such as 0.123000" })).pipe(Schema.brand("Usd"))
@@ -95,18 +95,18 @@ export const makePriceTable = (file: PriceTableFile): PriceTable => ({
   fallback: priceOf(file.default)
 })
 
-/** Reads and checks a price table file; throws DomainConfigError naming ORRERY_PRICING_FILE. */
+/** Reads and checks a price table file; throws SettingError naming ORRERY_PRICING_FILE. */
 export const loadPriceTable = (path: string | undefined): PriceTable => {
   if (path === undefined) return makePriceTable(builtInPrices)
   let json: unknown
   try {
     json = JSON.parse(readFileSync(path, "utf8"))
   } catch (error) {
-    throw new DomainConfigError({ variable: "ORRERY_PRICING_FILE", message: `ORRERY_PRICING_FILE ${JSON.stringify(path)} cannot be read as JSON: ${error instanceof Error ? error.message : String(error)}` })
+    throw new SettingError({ variable: "ORRERY_PRICING_FILE", message: `ORRERY_PRICING_FILE ${JSON.stringify(path)} cannot be read as JSON: ${error instanceof Error ? error.message : String(error)}` })
   }
   const decoded = Schema.decodeUnknownResult(PriceTableFile)(json)
   if (Result.isFailure(decoded)) {
-    throw new DomainConfigError({ variable: "ORRERY_PRICING_FILE", message: `ORRERY_PRICING_FILE ${JSON.stringify(path)} is not a price table: ${decoded.failure.message.split("\n").join(" ")}` })
+    throw new SettingError({ variable: "ORRERY_PRICING_FILE", message: `ORRERY_PRICING_FILE ${JSON.stringify(path)} is not a price table: ${decoded.failure.message.split("\n").join(" ")}` })
   }
   return makePriceTable(decoded.success)
 }

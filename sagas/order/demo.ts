@@ -1,6 +1,6 @@
 /** A few orders run to their ends, so that the inspector has something to show. */
 import { Effect } from "effect"
-import { Engine } from "../../src/engine/index.js"
+import { Engine } from "orrery"
 
 type EngineService = Engine["Service"]
 

@@ -5,8 +5,8 @@
  *
  * Settings (environment): ORRERY_PAYMENT_WINDOW (default 15m).
  */
-import type { Domain } from "../../src/domain.js"
-import { type OrderConfig, orderConfig } from "./config.js"
+import { type Domain, readSettings } from "orrery"
+import { type OrderConfig, orderSettings } from "./config.js"
 import { orderDemo } from "./demo.js"
 import { ordersProjection, stockProjection } from "./projections.js"
 import { orderRoutes } from "./routes.js"
@@ -16,7 +16,7 @@ import { makeOrderWorkflow } from "./workflow.js"
 export * from "./config.js"
 export * from "./events.js"
 export { makeOrderMachine, type OrderContext, type OrderOutput } from "./machine.js"
-export { formatMoney, Money, totalOf } from "../../src/kit/money.js"
+export { formatMoney, Money, totalOf } from "../shared/money.js"
 export { findOrder, findStock, listOrders, listStock, ordersProjection, stockProjection, type OrderView, type StockView } from "./projections.js"
 export { orderRoutes } from "./routes.js"
 export {
@@ -38,7 +38,7 @@ export { makeOrderWorkflow, orderKey } from "./workflow.js"
 
 /** The order domain; settings not given are read from the environment (see config.ts). */
 export const orderDomain = (overrides: Partial<OrderConfig> = {}): Domain => {
-  const config = orderConfig(overrides)
+  const config = readSettings(orderSettings, { given: overrides })
   return {
     name: "order",
     workflows: [makeOrderWorkflow(config)],

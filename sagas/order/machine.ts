@@ -11,9 +11,8 @@
  * Pure: guards, assigns and emits read only the context and the event.
  */
 import { assign, emit, setup } from "xstate"
-import { activityLogic } from "../../src/engine/index.js"
-import { errorMessage, errorTag } from "../../src/kit/activity-errors.js"
-import { totalOf } from "../../src/kit/money.js"
+import { activityLogic, errorMessage, errorTag } from "orrery"
+import { totalOf } from "../shared/money.js"
 import type { CancelCause, OrderInput, OrderLine, StockLine } from "./events.js"
 import type { Charge, Refund, Shipment } from "./services.js"
 

@@ -4,8 +4,7 @@
  * reserved and sold per SKU). Rows depend on the events alone (times are the
  * events' recorded times), so a rebuild gives the same rows.
  */
-import type { Queryable, RecordedEvent } from "../../src/log/index.js"
-import { defineProjection } from "../../src/projections/projection.js"
+import { defineProjection, type Queryable, type RecordedEvent } from "orrery"
 import type { OrderLine, StockLine } from "./events.js"
 import { initialStock } from "./services.js"
 

@@ -3,7 +3,7 @@
  * read models. Queries never write. Errors are `{ error, message, details? }`.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema } from "fastify"
-import type { DomainRoutesContext } from "../../src/domain.js"
+import type { DomainRoutesContext } from "orrery"
 import { findOrder, findStock, listOrders, listStock } from "./projections.js"
 
 interface AjvIssue {

@@ -11,8 +11,8 @@
  * the order gave up cannot land afterwards.
  */
 import { Context, Effect, Layer, Schema } from "effect"
-import { shortHash } from "../../src/kit/hash.js"
-import { makeTestGateway, type Payment, type PaymentDeclined, type PaymentUnavailable, type Refund } from "../../src/kit/test-payments.js"
+import { shortHash } from "../shared/hash.js"
+import { makeTestGateway, type Payment, type PaymentDeclined, type PaymentUnavailable, type Refund } from "../shared/test-payments.js"
 
 export interface StockLine {
   readonly sku: string
@@ -128,7 +128,7 @@ export const makeInventory = (stockOf: (sku: string) => number = initialStock): 
 
 // -- Payments -----------------------------------------------------------------
 
-export { PaymentDeclined, PaymentUnavailable, type Refund } from "../../src/kit/test-payments.js"
+export { PaymentDeclined, PaymentUnavailable, type Refund } from "../shared/test-payments.js"
 
 /** What the gateway took under a key. */
 export type Charge = Payment

@@ -1,6 +1,6 @@
 /** The `order` workflow: the machine, its schemas and the activities behind its invokes. */
 import { Effect, Schedule } from "effect"
-import { type ActivityRun, defineActivity, defineWorkflow } from "../../src/engine/index.js"
+import { type ActivityRun, defineActivity, defineWorkflow } from "orrery"
 import type { OrderConfig } from "./config.js"
 import { OrderInput, type StockLine, accepts, orderEvents } from "./events.js"
 import { makeOrderMachine } from "./machine.js"
@@ -18,7 +18,7 @@ export const orderKey = (run: Pick<ActivityRun, "workflowType" | "instanceId">, 
 const paymentRetry = Schedule.max([Schedule.exponential("100 millis"), Schedule.recurs(4)]) as Schedule.Schedule<unknown, unknown>
 
 export const makeOrderWorkflow = (config: OrderConfig) =>
-  defineWorkflow<Inventory | Payments | Shipping>({
+  defineWorkflow({
     type: "order",
     version: 1,
     kind: "saga",

@@ -1,6 +1,6 @@
 /** Helpers for the domains' demos: start once (idempotently), wait for a state, send ignoring refusals. */
 import { Effect, Schema } from "effect"
-import { Engine, type InstanceView } from "../../src/engine/index.js"
+import { Engine, type InstanceView } from "orrery"
 
 export class DemoTimeout extends Schema.TaggedError<DemoTimeout>()("DemoTimeout", {
   workflowType: Schema.String,

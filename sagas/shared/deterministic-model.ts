@@ -17,7 +17,7 @@
  */
 import { Effect } from "effect"
 import { createHash } from "node:crypto"
-import { mulberry32 } from "../../src/kit/random.js"
+import { mulberry32 } from "./random.js"
 import { type Completion, type CompletionRequest, LanguageModelUnavailable, type LanguageModelShape } from "./language-model.js"
 import { type PromptFact, parseFacts, parseSections } from "./prompt.js"
 

@@ -6,10 +6,8 @@
  *
  * Shared by the writing and back-office sagas (a shared kernel, not a domain).
  */
-import { Context, Effect, Redacted, Schedule, Schema } from "effect"
-import { DomainConfigError, nonEmpty, positiveIntegerSetting } from "./config.js"
-
-export { DomainConfigError } from "./config.js"
+import { Config, Context, Effect, Redacted, Schedule, Schema } from "effect"
+import { integerSetting, readSettings, refuseSetting, textSetting } from "orrery"
 
 /** What a call is for: the deterministic model answers each kind its own way; usage is attributed by it. */
 export type CompletionTask = "chapter" | "coherence" | "facts" | "page"
@@ -107,31 +105,28 @@ export const languageModelDefaults = {
   timeoutMs: 60_000
 } as const
 
-/** ORRERY_LLM_BASE_URL, ORRERY_LLM_API_KEY, ORRERY_LLM_MODEL, ORRERY_LLM_TIMEOUT_MS; throws DomainConfigError. */
-export const languageModelConfigFromEnv = (env: Readonly<Record<string, string | undefined>>): LanguageModelConfig => {
-  const baseUrl = nonEmpty(env.ORRERY_LLM_BASE_URL)
-  if (baseUrl !== undefined) {
-    let url: URL | undefined
-    try {
-      url = new URL(baseUrl)
-    } catch {
-      url = undefined
-    }
-    if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.username !== "" || url.password !== "") {
-      throw new DomainConfigError({
-        variable: "ORRERY_LLM_BASE_URL",
-        message: "ORRERY_LLM_BASE_URL must be an http(s) URL without credentials, such as https://api.openai.com/v1 (put the key in ORRERY_LLM_API_KEY)"
-      })
-    }
-  }
-  const apiKey = nonEmpty(env.ORRERY_LLM_API_KEY)
-  return {
-    baseUrl: baseUrl?.replace(/\/+$/, ""),
-    apiKey: apiKey === undefined ? undefined : Redacted.make(apiKey),
-    model: nonEmpty(env.ORRERY_LLM_MODEL) ?? languageModelDefaults.model,
-    timeoutMs: positiveIntegerSetting(env, "ORRERY_LLM_TIMEOUT_MS", languageModelDefaults.timeoutMs, 600_000)
-  }
+/** A URL the writer may call: http(s), with no credentials in it (the key has its own variable, never echoed). */
+const modelEndpointSetting = (variable: string) =>
+  textSetting(variable).pipe(
+    Config.mapEffect((raw) => {
+      if (raw === undefined) return Effect.succeed(undefined)
+      const url = URL.canParse(raw) ? new URL(raw) : undefined
+      return url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.username !== "" || url.password !== ""
+        ? refuseSetting(variable, `${variable} must be an http(s) URL without credentials, such as https://api.openai.com/v1 (put the key in ORRERY_LLM_API_KEY)`)
+        : Effect.succeed(raw.replace(/\/+$/, ""))
+    })
+  )
+
+export const languageModelSettings = {
+  baseUrl: modelEndpointSetting("ORRERY_LLM_BASE_URL"),
+  apiKey: textSetting("ORRERY_LLM_API_KEY").pipe(Config.map((key) => (key === undefined ? undefined : Redacted.make(key)))),
+  model: textSetting("ORRERY_LLM_MODEL", languageModelDefaults.model),
+  timeoutMs: integerSetting("ORRERY_LLM_TIMEOUT_MS", languageModelDefaults.timeoutMs, { max: 600_000 })
 }
+
+/** ORRERY_LLM_BASE_URL, ORRERY_LLM_API_KEY, ORRERY_LLM_MODEL, ORRERY_LLM_TIMEOUT_MS; throws SettingError. */
+export const languageModelConfigFromEnv = (env: Readonly<Record<string, string | undefined>>): LanguageModelConfig =>
+  readSettings(languageModelSettings, { env })
 
 /** Scrubs a secret out of text that may be shown (error messages quoting a server's answer). */
 export const scrub = (text: string, secret: Redacted.Redacted<string> | undefined): string => {
@@ -173,9 +168,13 @@ export interface ModelCallPolicyConfig {
 
 export const modelCallPolicyDefaults = { maxAttempts: 4, retryBaseMs: 500 } as const
 
+export const modelCallPolicySettings = {
+  maxAttempts: integerSetting("ORRERY_LLM_MAX_ATTEMPTS", modelCallPolicyDefaults.maxAttempts, { max: 100 }),
+  retryBaseMs: integerSetting("ORRERY_LLM_RETRY_BASE_MS", modelCallPolicyDefaults.retryBaseMs, { max: 600_000 })
+}
+
 export const modelCallPolicyFromEnv = (env: Readonly<Record<string, string | undefined>>, llm: LanguageModelConfig): ModelCallPolicyConfig => ({
-  maxAttempts: positiveIntegerSetting(env, "ORRERY_LLM_MAX_ATTEMPTS", modelCallPolicyDefaults.maxAttempts, 100),
-  retryBaseMs: positiveIntegerSetting(env, "ORRERY_LLM_RETRY_BASE_MS", modelCallPolicyDefaults.retryBaseMs, 600_000),
+  ...readSettings(modelCallPolicySettings, { env }),
   timeoutMs: llm.timeoutMs + 5_000
 })
 

@@ -5,7 +5,7 @@
  * a domain: no workflow, no Domain export).
  */
 import { Schema } from "effect"
-import { defineEvent } from "../../src/log/index.js"
+import { defineEvent } from "orrery"
 
 /** A count of tokens: a non-negative integer. */
 export const TokenCount = Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)).pipe(Schema.brand("TokenCount"))

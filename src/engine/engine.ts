@@ -5,7 +5,7 @@
  * (tasks for the workers). A concurrent writer makes the append conflict; the
  * input is then re-run on the fresh state.
  */
-import { Context, Effect, Layer, Result, Schema } from "effect"
+import { Clock, Context, Duration, Effect, Layer, Random, Result, Schema } from "effect"
 import type { AnyMachineSnapshot } from "xstate"
 import {
   Database,
@@ -374,12 +374,12 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
     step: Step,
     input: NewEvent,
     call: CallOptions,
-    firedTimer: string | undefined
+    firedTimer: string | undefined,
+    now: number
   ): Plan => {
     const { workflow_type: workflowType, instance_id: instanceId } = loaded.row
     const stream = streamOf(workflowType, instanceId)
     const inputVersion = loaded.row.stream_version + 1
-    const now = Date.now()
     const cause = { causationId: input.eventId }
     const records: Array<NewEvent> = []
     const tasks: Array<TaskInsert> = []
@@ -555,7 +555,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
 
   // -- applying an input ------------------------------------------------------
 
-  const inputEventOf = (input: Input, call: CallOptions, extra: EventMetadata): NewEvent => {
+  const inputEventOf = (input: Input, call: CallOptions, extra: EventMetadata, now: number): NewEvent => {
     const metadata = meta("input", call, extra)
     switch (input.kind) {
       case "event":
@@ -565,7 +565,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
           ? R.ActivityCompleted.make({ activityId: input.activityId, src: input.src, output: input.value, attempts: input.attempts, durationMs: input.durationMs }, { metadata })
           : R.ActivityFailed.make({ activityId: input.activityId, src: input.src, error: input.value, attempts: input.attempts, durationMs: input.durationMs }, { metadata })
       case "timer":
-        return R.TimerFired.make({ timerId: input.timerId, event: input.event, dueAt: input.dueAt, firedAt: new Date().toISOString() }, { metadata })
+        return R.TimerFired.make({ timerId: input.timerId, event: input.event, dueAt: input.dueAt, firedAt: new Date(now).toISOString() }, { metadata })
       case "message":
         return R.MessageReceived.make({ from: input.from, event: input.event }, { metadata })
     }
@@ -618,14 +618,16 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
         }
         return { _tag: "NotAccepted", loaded } as const
       }
-      const inputEvent = inputEventOf(input, call, step === undefined ? {} : { state: step.snapshot.value as never })
+      // The engine's time is Effect's Clock: a test clock moves timers without waiting for them.
+      const now = yield* Clock.currentTimeMillis
+      const inputEvent = inputEventOf(input, call, step === undefined ? {} : { state: step.snapshot.value as never }, now)
       if (thrown !== undefined || step!.snapshot.status === "error") {
         yield* failInstance(loaded, input, inputEvent, thrown ?? step!.snapshot.error, call, consume)
         return { _tag: "Applied", loaded } as const
       }
       let planned: Plan
       try {
-        planned = plan(loaded, step!, inputEvent, call, input.kind === "timer" ? input.timerId : undefined)
+        planned = plan(loaded, step!, inputEvent, call, input.kind === "timer" ? input.timerId : undefined, now)
       } catch (error) {
         yield* failInstance(loaded, input, inputEvent, error, call, consume)
         return { _tag: "Applied", loaded } as const
@@ -641,7 +643,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
           stream_version: loaded.row.stream_version + planned.events.length,
           inputs: planned.inputs,
           children: planned.children,
-          updated_at: new Date()
+          updated_at: new Date(now)
         }
       }
       remember(next)
@@ -660,7 +662,10 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
           if (!(error instanceof Conflict)) return Effect.fail(error as Exclude<E, Conflict>)
           forget(workflowType, instanceId)
           return left > 0
-            ? Effect.sleep(`${Math.floor(Math.random() * 5 * (maxConflictRetries - left + 1))} millis`).pipe(Effect.andThen(attempt(left - 1)))
+            ? Random.nextIntBetween(0, 5 * (maxConflictRetries - left + 1)).pipe(
+                Effect.flatMap((jitter) => Effect.sleep(Duration.millis(jitter))),
+                Effect.andThen(attempt(left - 1))
+              )
             : Effect.fail(new InstanceBusy({ workflowType, instanceId }))
         })
       )
@@ -758,13 +763,14 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
         { workflowType: definition.type, instanceId, machineVersion: definition.version, input: input ?? null, ...(parent === null ? {} : { parent }) },
         { metadata: meta("input", call, { state: step.snapshot.value as never }) }
       )
-      const planned = yield* Effect.try({ try: () => plan({ definition, row }, step, started, call, undefined), catch: (error) => error as UnsupportedAction }).pipe(
+      const startedAt = yield* Clock.currentTimeMillis
+      const planned = yield* Effect.try({ try: () => plan({ definition, row }, step, started, call, undefined, startedAt), catch: (error) => error as UnsupportedAction }).pipe(
         Effect.catch((error) => Effect.fail(new InvalidEvent({ eventType: `${definition.type} input`, field: "", reason: error instanceof UnsupportedAction ? error.reason : String(error) })))
       )
       yield* write(row, definition, planned, consume, { parent, idempotencyKey: call.idempotencyKey ?? null }).pipe(
         Effect.catch((error) => (error instanceof Conflict ? Effect.fail(new InstanceExists({ workflowType: definition.type, instanceId })) : Effect.fail(error)))
       )
-      const now = new Date()
+      const now = new Date(startedAt)
       const loaded: Loaded = {
         definition,
         snapshot: planned.snapshot,
@@ -1002,7 +1008,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
           // The target may be a child whose start is still on its way: try again shortly, for a while.
           InstanceNotFound: () =>
             task.attempts < 150
-              ? fromDriver(db, () => db.query(sql.retryLater, [task.id, workerId, 200])).pipe(Effect.asVoid)
+              ? Effect.flatMap(Clock.currentTimeMillis, (now) => fromDriver(db, () => db.query(sql.retryLater, [task.id, workerId, 200, new Date(now).toISOString()]))).pipe(Effect.asVoid)
               : drop(task, workerId),
           WorkflowNotFound: () => drop(task, workerId),
           TaskGone: () => Effect.void

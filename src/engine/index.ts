@@ -5,11 +5,13 @@ import { type Database, type EventLogOptions, layer as eventLogLayer, makeCatalo
 import { layer as engineLayer } from "./engine.js"
 import { engineEventTypes } from "./records.js"
 import { makeRegistry, WorkflowRegistry } from "./registry.js"
+import { OrrerySchema } from "./tables.js"
 import { type WorkerOptions, layer as workerLayer } from "./worker.js"
 import type { WorkflowDefinition, WorkflowRequirements } from "./workflow.js"
 import { Effect } from "effect"
 
 export { CircuitBreaker, CircuitOpen, circuitBreakerLayer } from "../activities/circuit-breaker.js"
+export { OrrerySchema } from "./tables.js"
 export { Engine, EngineRuntime, type HistoryEntry, type InstanceReplay, type InstanceView, type ListFilter, type PendingTask, type StateCount } from "./engine.js"
 export * from "./errors.js"
 export { WorkflowRegistry, registryLayer } from "./registry.js"
@@ -50,7 +52,8 @@ export const orreryLayer = <W extends WorkflowDefinition<any>>(options: OrreryOp
   }).pipe(
     Layer.provideMerge(log),
     Layer.provideMerge(registry),
-    Layer.provideMerge(circuitBreakerLayer(options.circuitBreaker))
+    Layer.provideMerge(circuitBreakerLayer(options.circuitBreaker)),
+    Layer.provideMerge(Layer.succeed(OrrerySchema, { name: schema }))
   )
   if (options.worker === false) return core as Layer.Layer<Layer.Success<typeof core>, Layer.Error<typeof core>, Database>
   return workerLayer<WorkflowRequirements<W>>({ ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }), ...options.worker }).pipe(

@@ -196,10 +196,11 @@ export const engineStatements = (s: string) => ({
   /** Consumes a claimed task; no row means the lease was lost or the task cancelled. */
   consumeTask: `delete from ${s}.tasks where id = $1 and locked_by = $2 returning id`,
 
+  /** Due by the engine's clock ($4, an ISO time); leases stay on the database's clock, which every worker shares. */
   claim: `
     with due as (
       select id from ${s}.tasks
-      where due_at <= now() and (locked_until is null or locked_until < now())
+      where due_at <= $4::timestamptz and (locked_until is null or locked_until < now())
       order by due_at limit $2
       for update skip locked
     )
@@ -208,10 +209,10 @@ export const engineStatements = (s: string) => ({
     from due where t.id = due.id
     returning ${taskColumns}`,
 
-  /** Milliseconds until the next unclaimed task falls due (null when there is none). */
+  /** Milliseconds from the engine's clock ($1) until the next unclaimed task falls due (null when there is none). */
   nextDue: `
     select case when min(due_at) is null then null
-      else greatest(0, extract(epoch from (min(due_at) - clock_timestamp())) * 1000)::float8 end as wait_ms
+      else greatest(0, extract(epoch from (min(due_at) - $1::timestamptz)) * 1000)::float8 end as wait_ms
     from ${s}.tasks where locked_until is null or locked_until < now()`,
 
   heartbeat: `
@@ -223,7 +224,7 @@ export const engineStatements = (s: string) => ({
 
   /** Hands a task back to be tried again later (a message whose target has not started yet). */
   retryLater: `
-    update ${s}.tasks set locked_by = null, locked_until = null, due_at = now() + $3 * interval '1 millisecond',
+    update ${s}.tasks set locked_by = null, locked_until = null, due_at = $4::timestamptz + $3 * interval '1 millisecond',
       attempts = attempts + 1
     where id = $1 and locked_by = $2 returning attempts`,
 

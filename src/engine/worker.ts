@@ -7,7 +7,7 @@
  * takes its tasks over. Activities scheduled by this process are leased to its
  * own worker at once and need no claim.
  */
-import { Context, Duration, Effect, Fiber, Latch, Layer, Semaphore } from "effect"
+import { Clock, Context, Duration, Effect, Fiber, Latch, Layer, Semaphore } from "effect"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import { runActivity } from "../activities/run-activity.js"
@@ -124,10 +124,13 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
     wake.openUnsafe()
   })
 
-  const claim = (limit: number) =>
-    fromDriver(db, () => db.query<TaskRow>(sql.claim, [id, limit, leaseMs]))
+  /** What is due by the engine's clock (a test clock jumps it ahead). */
+  const clockNow = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
-  const nextWait = fromDriver(db, () => db.query<{ wait_ms: number | null }>(sql.nextDue)).pipe(
+  const claim = (limit: number) =>
+    Effect.flatMap(clockNow, (now) => fromDriver(db, () => db.query<TaskRow>(sql.claim, [id, limit, leaseMs, now])))
+
+  const nextWait = Effect.flatMap(clockNow, (now) => fromDriver(db, () => db.query<{ wait_ms: number | null }>(sql.nextDue, [now]))).pipe(
     Effect.map(([row]) => Math.min(pollMs, row?.wait_ms ?? pollMs)),
     Effect.orElseSucceed(() => pollMs)
   )

@@ -3,7 +3,7 @@
  * accepts and emits, and the Effect programs behind the activities it invokes.
  */
 import { type Duration, type Effect, Schedule, Schema } from "effect"
-import { type AnyStateMachine, fromPromise } from "xstate"
+import { type AnyStateMachine, type ContextFrom, type OutputFrom, fromPromise } from "xstate"
 import type { EventType, PayloadSchema } from "../log/index.js"
 
 /** What an activity's program learns about the run it serves. */
@@ -58,8 +58,21 @@ export interface WorkflowEvents {
   readonly emits: ReadonlyArray<EventType>
 }
 
-export interface WorkflowDefinition<R = never> {
+/**
+ * What a workflow's definition tells its callers at compile time: its type
+ * name, what starting it takes, the events it accepts, its context and output.
+ * Inputs and events are the schemas' encoded (JSON) side: what a client sends.
+ */
+export interface WorkflowTypes {
   readonly type: string
+  readonly input: unknown
+  readonly event: { readonly type: string }
+  readonly context: unknown
+  readonly output: unknown
+}
+
+export interface WorkflowDefinition<R = never, T extends WorkflowTypes = WorkflowTypes> {
+  readonly type: T["type"]
   readonly version: number
   readonly kind: "aggregate" | "saga"
   readonly machine: AnyStateMachine
@@ -68,15 +81,97 @@ export interface WorkflowDefinition<R = never> {
   readonly activities: Readonly<Record<string, ActivityDefinition<R>>>
   /** Save a full snapshot every N inputs (default 50) so that replays start near the end. */
   readonly snapshotEvery?: number
+  /** Types only, for clients and the test kit; never present at run time. */
+  readonly "~types"?: T
 }
 
-/** An aggregate that invokes nothing may leave `activities` out. */
-export const defineWorkflow = <R = never>(
-  definition: Omit<WorkflowDefinition<R>, "activities"> & { readonly activities?: WorkflowDefinition<R>["activities"] }
-): WorkflowDefinition<R> => ({ ...definition, activities: definition.activities ?? {} })
+/** Any workflow definition, whatever its services and types. */
+export type AnyWorkflow = WorkflowDefinition<any, any>
+
+/** The `{ type, ...payload }` union of the events a workflow accepts, from its `accepts` schemas. */
+export type AcceptedEvent<Accepts extends Readonly<Record<string, PayloadSchema>>> = {
+  readonly [K in keyof Accepts & string]: { readonly type: K } & Accepts[K]["Encoded"]
+}[keyof Accepts & string]
+
+/** The services a set of activities needs, together. */
+export type ActivitiesRequirements<A> = {
+  readonly [K in keyof A]: A[K] extends ActivityDefinition<infer R> ? R : never
+}[keyof A]
+
+/** The compile-time types of a workflow definition. */
+export type TypesOf<W> = W extends WorkflowDefinition<any, infer T> ? T : never
+/** The type name of a workflow definition, e.g. `"signup"`. */
+export type WorkflowTypeName<W> = TypesOf<W>["type"]
+/** What starting the workflow takes (the input schema's encoded side). */
+export type WorkflowInput<W> = TypesOf<W>["input"]
+/** The events a client may send the workflow. */
+export type WorkflowEvent<W> = TypesOf<W>["event"]
+/** The machine's context. */
+export type WorkflowContext<W> = TypesOf<W>["context"]
+/** The machine's output when it reaches a final state. */
+export type WorkflowOutput<W> = TypesOf<W>["output"]
+
+/**
+ * Declares a workflow: an ordinary XState machine, the schemas of its start
+ * input, of the events clients may send and of the domain events it emits, and
+ * the activities it invokes. The result carries the machine's types, so that a
+ * typed client refuses a wrong input or event at compile time.
+ *
+ * @example
+ * ```ts
+ * import { Schema } from "effect"
+ * import { setup } from "xstate"
+ * import { defineWorkflow } from "orrery"
+ *
+ * const machine = setup({
+ *   types: {} as { context: { email: string }; input: { email: string }; events: { type: "CONFIRM"; code: string } }
+ * }).createMachine({
+ *   context: ({ input }) => ({ email: input.email }),
+ *   initial: "waiting",
+ *   states: { waiting: { on: { CONFIRM: "confirmed" } }, confirmed: { type: "final" } }
+ * })
+ *
+ * export const signup = defineWorkflow({
+ *   type: "signup",
+ *   version: 1,
+ *   kind: "saga",
+ *   machine,
+ *   events: {
+ *     input: Schema.Struct({ email: Schema.String }),
+ *     accepts: { CONFIRM: Schema.Struct({ code: Schema.String }) },
+ *     emits: []
+ *   }
+ * })
+ * ```
+ */
+export const defineWorkflow = <
+  const Type extends string,
+  Machine extends AnyStateMachine,
+  Input extends PayloadSchema,
+  const Accepts extends Readonly<Record<string, PayloadSchema>>,
+  const Activities extends Readonly<Record<string, ActivityDefinition<any>>> = {}
+>(definition: {
+  readonly type: Type
+  readonly version: number
+  readonly kind: "aggregate" | "saga"
+  readonly machine: Machine
+  readonly events: { readonly input: Input; readonly accepts: Accepts; readonly emits: ReadonlyArray<EventType> }
+  /** An aggregate that invokes nothing may leave it out. */
+  readonly activities?: Activities
+  readonly snapshotEvery?: number
+}): WorkflowDefinition<
+  ActivitiesRequirements<Activities>,
+  {
+    readonly type: Type
+    readonly input: Input["Encoded"]
+    readonly event: AcceptedEvent<Accepts>
+    readonly context: ContextFrom<Machine>
+    readonly output: OutputFrom<Machine>
+  }
+> => ({ ...definition, activities: (definition.activities ?? {}) as Readonly<Record<string, ActivityDefinition<any>>> })
 
 /** The services the activities of these workflows need. */
-export type WorkflowRequirements<W> = W extends WorkflowDefinition<infer R> ? R : never
+export type WorkflowRequirements<W> = W extends WorkflowDefinition<infer R, any> ? R : never
 
 /** Workflow types and instance ids become stream names: keep them to safe characters. */
 export const identifierSchema = Schema.String.check(

@@ -7,7 +7,7 @@
 import { Effect } from "effect"
 import type { FastifyRequest } from "fastify"
 import type { Metrics } from "./metrics/orrery.js"
-import type { ResolvedOptions } from "./options.js"
+import type { ResolvedApiOptions } from "./options.js"
 import { type HttpServices, type Runner, perform } from "./runner.js"
 import { parentFromTraceparent } from "./tracing.js"
 
@@ -24,14 +24,20 @@ export interface RouteContext {
   /** Correlation id and actor (the token's name) for the engine's CallOptions. */
   readonly callOptions: (request: FastifyRequest) => { readonly correlationId: string; readonly actor: string }
   readonly metrics: Metrics
-  readonly options: ResolvedOptions
+  readonly options: ResolvedApiOptions
   /** Set when shutdown begins; open streams register a closer here. */
   readonly lifecycle: { closing: boolean; readonly streams: Set<() => void> }
 }
 
+const correlationPattern = /^[A-Za-z0-9._:-]{1,128}$/
+
+/** The caller's correlation id when it is a sane one, else this request's id. */
+export const correlationOf = (header: string | ReadonlyArray<string> | undefined, requestId: string) =>
+  typeof header === "string" && correlationPattern.test(header) ? header : requestId
+
 export const routeOf = (request: FastifyRequest) => request.routeOptions.url ?? "unmatched"
 
-export const makeRouteContext = (run: Runner, metrics: Metrics, options: ResolvedOptions): RouteContext => ({
+export const makeRouteContext = (run: Runner, metrics: Metrics, options: ResolvedApiOptions): RouteContext => ({
   run,
   perform: (request, effect) => {
     const params = (request.params ?? {}) as { type?: string; id?: string }

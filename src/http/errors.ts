@@ -52,9 +52,16 @@ interface Tagged {
 const isTagged = (value: unknown): value is Tagged =>
   typeof value === "object" && value !== null && typeof (value as { _tag?: unknown })._tag === "string"
 
+/** A typed error's own fields (its schema's), without the tag: what a client needs to rebuild it. */
+const fieldsOf = (error: Tagged): Record<string, unknown> => {
+  const { _tag, ...fields } = error
+  return fields
+}
+
 /**
  * The HTTP answer to a typed failure, or undefined when it is not one the API
- * knows (then it is a bug: 500).
+ * knows (then it is a bug: 500). `details` carries the error's own fields, so
+ * that `orrery/client` rebuilds the same class with the same values.
  */
 export const fromTypedError = (error: unknown): HttpError | undefined => {
   if (!isTagged(error)) return undefined
@@ -62,19 +69,19 @@ export const fromTypedError = (error: unknown): HttpError | undefined => {
   if (status === undefined) return undefined
   switch (error._tag) {
     case "EventNotAccepted":
-      return new HttpError(status, { error: error._tag, message: error.message, state: error.state, accepted: error.accepted })
+      return new HttpError(status, { error: error._tag, message: error.message, state: error.state, accepted: error.accepted, details: fieldsOf(error) })
     case "InvalidEvent": {
       const field = String(error.field ?? "")
       const reason = String(error.reason ?? "is invalid")
-      return httpError(status, "InvalidEvent", `${field === "" ? "the payload" : field} ${reason}`, { field, reason })
+      return httpError(status, "InvalidEvent", `${field === "" ? "the payload" : field} ${reason}`, { field, reason, eventType: String(error.eventType ?? "") })
     }
     case "StoreUnavailable":
       // The location may name a host; the client only needs to know to come back later.
       return httpError(status, "StoreUnavailable", "the database is unavailable; try again later", undefined, { "retry-after": "1" })
     case "InstanceBusy":
-      return httpError(status, "InstanceBusy", "the instance is changing under heavy concurrent writes; try again", undefined, { "retry-after": "1" })
+      return httpError(status, "InstanceBusy", "the instance is changing under heavy concurrent writes; try again", fieldsOf(error), { "retry-after": "1" })
     default:
-      return httpError(status, error._tag, error.message)
+      return httpError(status, error._tag, error.message, fieldsOf(error))
   }
 }
 

@@ -8,8 +8,10 @@
  * - from plain code with a ManagedRuntime: `startHttpServer(runtime, options)`
  *   and later `server.close()`.
  *
- * Without tokens the server listens on loopback only; asking for another
- * address is refused with `HttpServerRefused`.
+ * Either way the server is a root Fastify with `orreryPlugin` at its root
+ * (server.ts); to serve the API inside an app of your own, register the
+ * plugin there instead. Without tokens the server listens on loopback only;
+ * asking for another address is refused with `HttpServerRefused`.
  */
 import { Effect, type ManagedRuntime, Schema, type Scope } from "effect"
 import type { FastifyInstance } from "fastify"
@@ -18,7 +20,8 @@ import { type HttpServices, type Runner, runnerFromContext, runnerFromRuntime } 
 import { type RouteInfo, buildHttpApp } from "./server.js"
 
 export { buildHttpApp, type HttpApp, type RouteInfo } from "./server.js"
-export { type HttpOptions, isLoopback } from "./options.js"
+export { type ApiOptions, type HttpOptions, InvalidOrreryOptions, type PlainApiToken, type RateLimitOptions, type StreamOptions, isLoopback } from "./options.js"
+export { type OrreryApplication, type OrreryPluginOptions, orreryPlugin } from "./plugin.js"
 export { type HttpServices, type Runner, runnerFromContext, runnerFromRuntime } from "./runner.js"
 export { otlpTracingLayer } from "./tracing.js"
 export { isSecretName, redactSecrets } from "./redact.js"

@@ -1,5 +1,5 @@
 /**
- * The inspector at `/inspect`: a page and its scripts, served as files. The
+ * The inspector at `<prefix>/inspect`: a page and its scripts, served as files. The
  * page holds no data — it reads the HTTP API with the token the user gives it
  * — so its files are open to every caller, like /docs. Everything it shows
  * comes from the same routes any client calls: the machine catalogue, the
@@ -49,9 +49,17 @@ const loadAssets = async (): Promise<ReadonlyMap<string, Asset>> => {
   return assets
 }
 
+/**
+ * The page names its scripts and styles by absolute path; under a prefix they
+ * live at `<prefix>/inspect/…`, so the page says so (the scripts find the API
+ * the same way, from their own URL: see web/api.js).
+ */
+const pageUnder = (page: Asset, prefix: string): Asset =>
+  prefix === "" ? page : { ...page, body: Buffer.from(page.body.toString("utf8").replaceAll('"/inspect/', `"${encodeURI(prefix)}/inspect/`), "utf8") }
+
 export const inspectorRoutes: FastifyPluginAsync = async (app) => {
   const assets = await loadAssets()
-  const page = assets.get("index.html")!
+  const page = pageUnder(assets.get("index.html")!, app.prefix)
   const config = { access: "public" as const, redact: false }
   const schema = { hide: true }
 

@@ -2,13 +2,14 @@
  * The embedded driver: PGlite (Postgres compiled to WASM) in this process,
  * persisted to a folder. One connection; calls queue. PGlite takes no lock on
  * its folder and an unclean stop can corrupt it, so this driver guards the
- * folder with a pid lock file and closes with a CHECKPOINT.
+ * folder with a lock file (its pid, and where it serves: lock-file.ts) and closes with a CHECKPOINT.
  */
 import { PGlite } from "@electric-sql/pglite"
 import { Effect, Layer } from "effect"
 import * as fs from "node:fs"
 import * as path from "node:path"
 import { Database, type DatabaseShape, type Queryable, StoreUnavailable } from "./database.js"
+import { describeHolder, formatLock, isAlive, lockPath, parseLock } from "./lock-file.js"
 
 export interface PgliteOptions {
   /** A folder to persist to; omitted → in memory. */
@@ -55,30 +56,19 @@ const wrap = (db: PGlite, location: string): DatabaseShape => ({
   }
 })
 
-const lockPath = (dataDir: string) => `${path.resolve(dataDir)}.lock`
-
-const isAlive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM"
-  }
-}
-
 /** Takes `<dataDir>.lock`, or says which live process holds it. A lock left by a dead process is taken over. */
 const takeLock = (dataDir: string): string | undefined => {
   const file = lockPath(dataDir)
   fs.mkdirSync(path.dirname(file), { recursive: true })
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      fs.writeFileSync(file, String(process.pid), { flag: "wx" })
+      fs.writeFileSync(file, formatLock({ pid: process.pid }), { flag: "wx" })
       return undefined
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error
-      const holder = Number(fs.readFileSync(file, "utf8").trim())
-      if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
-        return `the data folder ${dataDir} is in use by process ${holder}; stop it or choose another ORRERY_DATA_DIR`
+      const holder = parseLock(fs.readFileSync(file, "utf8"))
+      if (holder !== undefined && holder.pid !== process.pid && isAlive(holder.pid)) {
+        return `the data folder ${dataDir} is in use by ${describeHolder(holder)}; stop it or choose another ORRERY_DATA_DIR`
       }
       fs.rmSync(file, { force: true })
     }
@@ -89,7 +79,7 @@ const takeLock = (dataDir: string): string | undefined => {
 const releaseLock = (dataDir: string) => {
   const file = lockPath(dataDir)
   try {
-    if (fs.readFileSync(file, "utf8").trim() === String(process.pid)) fs.rmSync(file, { force: true })
+    if (parseLock(fs.readFileSync(file, "utf8"))?.pid === process.pid) fs.rmSync(file, { force: true })
   } catch {
     // already gone
   }

@@ -3,11 +3,11 @@
  * most 5 units in one ADD_ITEM. `orrery replay cart --against` this file shows
  * which recorded carts it would have refused.
  */
-import { cartDefaults } from "../../machines/cart/config.js"
+import { defineWorkflow, readSettings } from "orrery"
+import { cartSettings } from "../../machines/cart/config.js"
 import { makeCartWorkflow } from "../../machines/cart/workflow.js"
-import { defineWorkflow } from "../../src/engine/index.js"
 
-const shipped = makeCartWorkflow(cartDefaults)
+const shipped = makeCartWorkflow(readSettings(cartSettings, { env: {} }))
 
 export const cartWithSmallerLines = defineWorkflow({
   ...shipped,

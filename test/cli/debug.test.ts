@@ -14,10 +14,10 @@ import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import postgres from "postgres"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { applicationLayer } from "../../src/cli/app.js"
-import { shippedDomains } from "../../src/cli/domains.js"
-import { settings } from "../../src/config.js"
+import { shippedDomains } from "../../orrery.config.js"
+import { databaseLayer, settings } from "../../src/config.js"
 import { Engine } from "../../src/engine/index.js"
+import { applicationLayer } from "../../src/orrery/application.js"
 import { type Driver, drivers, postgresUrl } from "../support/drivers.js"
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
@@ -56,7 +56,7 @@ describe.each(drivers)("debugging commands on %s", (driver: Driver) => {
 
   /** Runs against the same database as the commands, with no worker: what it records stays as recorded. */
   const inProcess = <A>(body: Effect.Effect<A, unknown, Engine>) =>
-    Effect.runPromise(Effect.scoped(body.pipe(Effect.provide(applicationLayer({ config, domains: shippedDomains(), worker: false, projections: false }) as any))) as Effect.Effect<A, unknown, never>)
+    Effect.runPromise(Effect.scoped(body.pipe(Effect.provide(applicationLayer({ database: databaseLayer(config), domains: shippedDomains(), worker: false, projections: false }) as any))) as Effect.Effect<A, unknown, never>)
 
   beforeAll(async () => {
     await admin?.unsafe(`create database ${database}`)

@@ -61,7 +61,11 @@ describe.each(drivers)("HTTP routes on %s", (driver) => {
     it("GET /workflows/{type}/{id} answers 404 for an unknown instance and 400 for an id that cannot exist", async () => {
       const unknown = await reader()("GET", "/workflows/payment/never-started")
       expect(unknown.status).toBe(404)
-      expect(unknown.json).toEqual({ error: "InstanceNotFound", message: "no payment instance never-started" })
+      expect(unknown.json).toEqual({
+        error: "InstanceNotFound",
+        message: "no payment instance never-started",
+        details: { workflowType: "payment", instanceId: "never-started" }
+      })
       const malformed = await reader()("GET", `/workflows/payment/${encodeURIComponent("'; drop table x; --")}`)
       expect(malformed.status).toBe(400)
       expect(malformed.json).toMatchObject({ error: "ValidationError", details: { in: "params", field: "id" } })

@@ -68,7 +68,7 @@ export const startApp = async (driver: Driver): Promise<RunningApp> => {
     url.pathname = `/${database}`
     env.DATABASE_URL = url.toString()
   }
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), "start"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), "start", "--demo"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))

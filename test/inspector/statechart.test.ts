@@ -5,7 +5,7 @@
  */
 import ELK from "elkjs/lib/elk.bundled.js"
 import { describe, expect, it } from "vitest"
-import { shippedDomains } from "../../src/cli/domains.js"
+import { shippedDomains } from "../../orrery.config.js"
 import { versionGraph } from "../../src/http/routes/machine-graph.js"
 // @ts-expect-error: a browser module written in JavaScript (checked by its own tsconfig)
 import { activeStates, layOut, transitionLabel } from "../../src/inspector/web/statechart.js"

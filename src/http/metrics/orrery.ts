@@ -7,7 +7,7 @@
  * cost nothing between scrapes. Gauges (circuits, the task queue, parked
  * events, this process's worker) are read at scrape time.
  */
-import { Effect, Option } from "effect"
+import { Clock, Effect, Option } from "effect"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { CircuitBreaker, Engine, EngineRuntime, Worker } from "../../engine/index.js"
 import { Database, EventLog, type LogCursor, type RecordedEvent } from "../../log/index.js"
@@ -98,7 +98,8 @@ export const makeMetrics = async (run: Runner): Promise<Metrics> => {
     const db = yield* Database
     const log = yield* EventLog
     const runtime = yield* EngineRuntime
-    const [due] = yield* Effect.tryPromise(() => db.query<{ wait_ms: number | null }>(runtime.statements.nextDue))
+    const now = new Date(yield* Clock.currentTimeMillis).toISOString()
+    const [due] = yield* Effect.tryPromise(() => db.query<{ wait_ms: number | null }>(runtime.statements.nextDue, [now]))
     nextDue.reset()
     if (due?.wait_ms !== null && due?.wait_ms !== undefined) nextDue.set({}, due.wait_ms / 1000)
     parked.reset()

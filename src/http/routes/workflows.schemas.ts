@@ -77,6 +77,27 @@ export const send = {
   }
 } as const
 
+export const result = {
+  tags,
+  operationId: "awaitWorkflowResult",
+  summary: "Wait for an instance to finish",
+  description:
+    "Answers as soon as the instance is final (done, failed or cancelled): 200 with it — its `output` when done, its `failure` otherwise. When `timeout` runs out first (or the server shuts down), 202 with the instance as it is: ask again to wait on. The server waits at most its longest settle wait (maxSettleMs, default 30 s) per request, whatever the timeout asks.",
+  params: instanceParams,
+  querystring: {
+    type: "object",
+    additionalProperties: false,
+    properties: {
+      timeout: { type: "string", pattern: "^[0-9]{1,7}(ms|s)?$", description: "How long to wait: e.g. 30s, 500ms (a bare number is milliseconds; 0 answers at once); default 30s" }
+    }
+  },
+  response: {
+    200: { ...instance, description: "Final: done, failed or cancelled" },
+    202: { ...instance, description: "Still running when the wait ran out" },
+    ...errors(...commonErrors, 404)
+  }
+} as const
+
 export const cancel = {
   tags,
   operationId: "cancelWorkflow",
@@ -171,7 +192,7 @@ export const replay = {
             properties: {
               step: { type: "integer" },
               streamVersion: { type: "integer" },
-              input: { type: "object", properties: { type: { type: "string" }, data: anyJson, time: { type: "string", format: "date-time" } } },
+              input: { ...historyEntry, description: "The recorded input, as GET .../history shows it" },
               state: anyJson,
               context: anyJson,
               emitted: { type: "array", items: { type: "object", additionalProperties: true } }

@@ -1,6 +1,6 @@
 /**
- * Workflow instances: start, read, send events, cancel, retry, history, pending tasks, replay, list.
- * Each handler is one engine call (plus the optional settle wait); the engine's
+ * Workflow instances: start, read, send events, wait for the result, cancel, retry, history, pending tasks, replay, list.
+ * Each handler is one engine call (plus the optional settle or result wait); the engine's
  * typed failures become statuses in errors.ts.
  */
 import { Effect } from "effect"
@@ -10,6 +10,7 @@ import { type IntegrityError, InvalidEvent } from "../../log/index.js"
 import type { RouteContext } from "../context.js"
 import { httpError } from "../errors.js"
 import { parseTimeout, settle } from "./settle.js"
+import { awaitFinal, waitTimeout } from "./workflows.result.js"
 import * as schemas from "./workflows.schemas.js"
 
 interface InstanceParams {
@@ -74,6 +75,23 @@ export const workflowRoutes: FastifyPluginAsync<{ readonly context: RouteContext
     }
   )
 
+  app.get<{ Params: InstanceParams; Querystring: { timeout?: string } }>("/workflows/:type/:id/result", { schema: schemas.result }, async (request, reply) => {
+    const { type, id } = request.params
+    // The wait ends early when the client goes away or the server shuts down (then 202: ask again).
+    const stop = new AbortController()
+    const end = () => stop.abort()
+    context.lifecycle.streams.add(end)
+    reply.raw.on("close", end)
+    try {
+      const timeoutMs = waitTimeout(request.query.timeout, context.options.maxSettleMs)
+      const { final, instance } = await perform(request, awaitFinal(type, id, { timeoutMs, pollMs: context.options.streams.pollMs, signal: stop.signal }))
+      return reply.code(final ? 200 : 202).send(instance)
+    } finally {
+      context.lifecycle.streams.delete(end)
+      reply.raw.off("close", end)
+    }
+  })
+
   app.post<{ Params: InstanceParams; Body: { reason?: string } | undefined }>(
     "/workflows/:type/:id/cancel",
     {
@@ -123,7 +141,16 @@ export const workflowRoutes: FastifyPluginAsync<{ readonly context: RouteContext
       steps: replayed.steps.map((step) => ({
         step: step.step,
         streamVersion: step.streamVersion,
-        input: { type: step.input.type, data: step.input.data, time: step.input.recordedAt },
+        input: {
+          eventId: step.input.eventId,
+          position: step.input.position,
+          streamVersion: step.input.streamVersion,
+          kind: (step.input.metadata.kind as string | undefined) ?? "domain",
+          type: step.input.type,
+          data: step.input.data,
+          metadata: step.input.metadata,
+          time: step.input.recordedAt
+        },
         state: step.state,
         context: step.context,
         emitted: step.emitted

@@ -4,6 +4,12 @@
 
 const tokenKey = "orrery.inspector.token"
 
+/**
+ * Where the API answers: this module is served at `<prefix>/inspect/api.js`, so
+ * the API is at `<prefix>` ("" at the root, "/orrery" under a host app's prefix).
+ */
+export const apiBase = new URL("../", import.meta.url).pathname.replace(/\/$/, "")
+
 export const token = {
   get: () => sessionStorage.getItem(tokenKey) ?? "",
   /** @param {string} value */
@@ -29,12 +35,12 @@ const headers = () => {
 }
 
 /**
- * @param {string} path
+ * @param {string} path the API's path, e.g. `/machines`
  * @param {{ signal?: AbortSignal }} [options]
  * @returns {Promise<any>}
  */
 export const getJson = async (path, options = {}) => {
-  const response = await fetch(path, { headers: headers(), signal: options.signal })
+  const response = await fetch(`${apiBase}${path}`, { headers: headers(), signal: options.signal })
   const body = await response.json().catch(() => null)
   if (!response.ok) throw new ApiError(response.status, body)
   return body
@@ -54,7 +60,7 @@ export const segment = (part) => encodeURIComponent(part)
 /**
  * Follows an instance's stream until it ends (`end`) or `signal` aborts; reconnects with
  * Last-Event-ID after a dropped connection, so nothing is missed.
- * @param {string} path the stream's path, with `?after=`
+ * @param {string} path the stream's API path, with `?after=`
  * @param {(event: string, data: any) => void} onEvent
  * @param {AbortSignal} signal
  */
@@ -67,7 +73,7 @@ export const follow = async (path, onEvent, signal) => {
       /** @type {Record<string, string>} */
       const requestHeaders = { ...headers(), accept: "text/event-stream" }
       if (lastId !== undefined) requestHeaders["last-event-id"] = lastId
-      const response = await fetch(path, { headers: requestHeaders, signal })
+      const response = await fetch(`${apiBase}${path}`, { headers: requestHeaders, signal })
       if (!response.ok || response.body === null) throw new ApiError(response.status, await response.json().catch(() => null))
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader()
       let buffer = ""

@@ -17,7 +17,7 @@ import {
   tokenCost,
   toSqlNumeric
 } from "../../../sagas/ebook-generation/index.js"
-import { DomainConfigError } from "../../../sagas/shared/language-model.js"
+import { SettingError } from "orrery"
 
 describe("money", () => {
   it("1,000 calls of $0.000123 total exactly $0.123000 (where floats drift)", () => {
@@ -89,7 +89,7 @@ describe("the price table", () => {
   })
 
   it("refuses a missing or malformed file, naming the variable", () => {
-    expect(() => loadPriceTable(join(folder, "missing.json"))).toThrow(DomainConfigError)
+    expect(() => loadPriceTable(join(folder, "missing.json"))).toThrow(SettingError)
     const bad = join(folder, "bad.json")
     writeFileSync(bad, JSON.stringify({ models: { m: { promptPerMillion: "-1" } } }))
     expect(() => loadPriceTable(bad)).toThrow(/ORRERY_PRICING_FILE/)

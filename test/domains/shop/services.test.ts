@@ -1,8 +1,9 @@
 /** The shop's money, settings and in-process services, without a database. */
 import { Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
-import { cartConfig } from "../../../machines/cart/index.js"
-import { formatMoney, makeInventory, makePayments, makeShipping, orderConfig, totalOf } from "../../../sagas/order/index.js"
+import { readSettings } from "orrery"
+import { cartSettings } from "../../../machines/cart/index.js"
+import { formatMoney, makeInventory, makePayments, makeShipping, orderSettings, totalOf } from "../../../sagas/order/index.js"
 import { BigDecimal } from "effect"
 
 const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(Effect.exit(effect))
@@ -18,13 +19,13 @@ describe("money", () => {
 
 describe("settings", () => {
   it("read ORRERY_PAYMENT_WINDOW and ORRERY_CART_INACTIVITY, with defaults", () => {
-    expect(orderConfig({}, {})).toEqual({ paymentWindowMs: 15 * 60_000 })
-    expect(orderConfig({}, { ORRERY_PAYMENT_WINDOW: "45s" })).toEqual({ paymentWindowMs: 45_000 })
-    expect(cartConfig({}, {})).toEqual({ inactivityMs: 24 * 3_600_000 })
-    expect(cartConfig({}, { ORRERY_CART_INACTIVITY: "30m" })).toEqual({ inactivityMs: 1_800_000 })
-    expect(cartConfig({}, { ORRERY_CART_INACTIVITY: "" })).toEqual({ inactivityMs: 24 * 3_600_000 })
-    expect(() => orderConfig({}, { ORRERY_PAYMENT_WINDOW: "10" })).toThrow(/^ORRERY_PAYMENT_WINDOW must be a duration/)
-    expect(() => cartConfig({}, { ORRERY_CART_INACTIVITY: "forever" })).toThrow(/^ORRERY_CART_INACTIVITY must be a duration/)
+    expect(readSettings(orderSettings, { env: {} })).toEqual({ paymentWindowMs: 15 * 60_000 })
+    expect(readSettings(orderSettings, { env: { ORRERY_PAYMENT_WINDOW: "45s" } })).toEqual({ paymentWindowMs: 45_000 })
+    expect(readSettings(cartSettings, { env: {} })).toEqual({ inactivityMs: 24 * 3_600_000 })
+    expect(readSettings(cartSettings, { env: { ORRERY_CART_INACTIVITY: "30m" } })).toEqual({ inactivityMs: 1_800_000 })
+    expect(readSettings(cartSettings, { env: { ORRERY_CART_INACTIVITY: "" } })).toEqual({ inactivityMs: 24 * 3_600_000 })
+    expect(() => readSettings(orderSettings, { env: { ORRERY_PAYMENT_WINDOW: "10" } })).toThrow(/^ORRERY_PAYMENT_WINDOW must be a duration/)
+    expect(() => readSettings(cartSettings, { env: { ORRERY_CART_INACTIVITY: "forever" } })).toThrow(/^ORRERY_CART_INACTIVITY must be a duration/)
   })
 })
 

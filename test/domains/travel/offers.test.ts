@@ -1,14 +1,13 @@
 /** The offer generator, money, settings and the in-process services, without a database. */
+import { parseDuration, readSettings } from "orrery"
 import { Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
 import {
-  bookingConfig,
-  bookingDefaults,
+  bookingSettings,
   generateOffers,
   makePayments,
   makeSeatInventory,
   offerById,
-  parseDuration,
   totalPrice
 } from "../../../sagas/booking/index.js"
 
@@ -50,11 +49,10 @@ describe("settings", () => {
       500, 30_000, 900_000, 86_400_000, 172_800_000, 5_400_000
     ])
     for (const bad of ["", "15", "abc", "0s", "-1m", "3 weeks"]) expect(parseDuration(bad)).toBeUndefined()
-    expect(bookingConfig({}, {})).toEqual(bookingDefaults)
-    expect(bookingDefaults).toEqual({ seatHoldMs: 15 * 60_000 })
-    expect(bookingConfig({}, { ORRERY_SEAT_HOLD: "30s" })).toEqual({ seatHoldMs: 30_000 })
-    expect(bookingConfig({ seatHoldMs: 5 }, { ORRERY_SEAT_HOLD: "nonsense" })).toEqual({ seatHoldMs: 5 })
-    expect(() => bookingConfig({}, { ORRERY_SEAT_HOLD: "soon" })).toThrow(/^ORRERY_SEAT_HOLD must be a duration like 30s, 15m or 24h, got "soon"$/)
+    expect(readSettings(bookingSettings, { env: {} })).toEqual({ seatHoldMs: 15 * 60_000 })
+    expect(readSettings(bookingSettings, { env: { ORRERY_SEAT_HOLD: "30s" } })).toEqual({ seatHoldMs: 30_000 })
+    expect(readSettings(bookingSettings, { given: { seatHoldMs: 5 }, env: { ORRERY_SEAT_HOLD: "nonsense" } })).toEqual({ seatHoldMs: 5 })
+    expect(() => readSettings(bookingSettings, { env: { ORRERY_SEAT_HOLD: "soon" } })).toThrow(/^ORRERY_SEAT_HOLD must be a duration like 30s, 15m or 24h, got "soon"$/)
   })
 })
 

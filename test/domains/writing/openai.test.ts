@@ -8,9 +8,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import { Engine } from "../../../src/engine/index.js"
+import { SettingError } from "../../../src/kit/settings.js"
 import {
   type CompletionRequest,
-  DomainConfigError,
   LanguageModel,
   languageModelConfigFromEnv,
   modelCallPolicy
@@ -189,7 +189,7 @@ describe("OpenAI-compatible client", () => {
     expect(config).toMatchObject({ baseUrl: "http://127.0.0.1:9/v1", model: "m", timeoutMs: 1500 })
     expect(Redacted.value(config.apiKey!)).toBe(apiKey)
     expect(`${JSON.stringify(config)} ${String(config.apiKey)}`).not.toContain(apiKey)
-    expect(() => languageModelConfigFromEnv({ ORRERY_LLM_BASE_URL: "ftp://x" })).toThrow(DomainConfigError)
+    expect(() => languageModelConfigFromEnv({ ORRERY_LLM_BASE_URL: "ftp://x" })).toThrow(SettingError)
     expect(() => languageModelConfigFromEnv({ ORRERY_LLM_BASE_URL: `https://user:${apiKey}@host/v1` })).toThrow(/without credentials/)
     try {
       languageModelConfigFromEnv({ ORRERY_LLM_BASE_URL: `https://user:${apiKey}@host/v1` })

@@ -44,7 +44,7 @@ const sources: ReadonlyArray<Source> = [
   // there yet; once it is, this one line adds every shipped domain's workflows (ones already listed are
   // skipped, by type and version), together with `import { domains } from "../../../src/domains.js"`:
   // ...domains(config),
-  // (src/cli/domains.ts's `shippedDomains()` would do the same for the domains the CLI serves.)
+  // (orrery.config.ts's `shippedDomains()` would do the same for the domains the CLI serves.)
 ]
 
 export type Payload = Readonly<Record<string, unknown>>
