@@ -103,6 +103,9 @@ export type { CallOptions, InstancePage, OrreryClient, ResultOptions, StartedHan
 // -- Replaying a history in your own tests ----------------------------------------------
 export { replay, replaySteps } from "./engine/replay.js"
 
+// -- Checking an installation (what `orrery doctor` and GET /doctor report) --------------
+export { checkup, type Check, type CheckLevel, type Checkup } from "./engine/checkup.js"
+
 // -- For Effect users: the engine as services and Layers --------------------------------
 export { Engine, OrrerySchema, orreryLayer, type OrreryOptions } from "./engine/index.js"
 export { Database, layerPglite, layerPostgres, type PgliteOptions, type PostgresOptions, type Queryable } from "./log/index.js"

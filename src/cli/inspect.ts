@@ -2,7 +2,7 @@
  * The commands that read and act on instances: list, show, history, replay
  * (against the instance's own machine, another registered version, or a
  * changed machine loaded from a file — before deploying it), export, send,
- * retry and cancel. Each works on an `OrreryClient`, so the same lines (or,
+ * retry, cancel and doctor. Each works on an `OrreryClient`, so the same lines (or,
  * with `--json`, the same JSON) come out whether it talks to a running server
  * or to the database in this process. A refusal is one line.
  */
@@ -395,4 +395,20 @@ export const cancel = async ({ client }: Source, workflowType: string, instanceI
   const reason = options.reason ?? "cancelled from the command line"
   const instance = await client.handle(workflowType, instanceId).cancel(reason, callOptions)
   say(`${workflowType}/${instanceId}: ${instance.status} in ${stateText(instance.state)} (${reason})`)
+}
+
+// -- doctor ------------------------------------------------------------------------------------
+
+/**
+ * Prints the checkup a line a check (`ok`, `warn`, `FAIL`), or as JSON; a
+ * failed check fails the command (exit 1) after everything is printed.
+ */
+export const doctor = async ({ doctor: check }: Source, options: { readonly json?: boolean }, say: Say) => {
+  const report = await check()
+  if (options.json === true) say(json(report))
+  else {
+    for (const { level, subject, message } of report.checks) say(`${level === "fail" ? "FAIL" : level.padEnd(4)}  ${subject}: ${message}`)
+    if (report.problems === 0) say("no problems found")
+  }
+  if (report.problems > 0) throw new CommandFailed({ message: `${report.problems} problem${report.problems === 1 ? "" : "s"} found` })
 }

@@ -193,10 +193,10 @@ const commands: Record<string, Command> = {
     })
   },
   doctor: {
-    summary: "check the installation on its database: migrations, every history's hash chain, late tasks, parked read-model events",
-    keys: projectKeys,
-    shape: {},
-    run: async (config) => (await server()).runDoctor(config)
+    summary: "check the installation: migrations, every history's hash chain, late tasks, parked read-model events; exits 1 on a problem",
+    keys: sourceKeys,
+    shape: { options: asJson },
+    run: throughSource((inspect, source, { options }) => inspect.doctor(source, { json: options.json === true }, say))
   },
   "projections rebuild": {
     summary: "drop a read model's rows and rebuild it from the log",
@@ -217,7 +217,7 @@ Commands:
 ${columnsOf(Object.entries(commands).map(([name, command]) => [usageOf(name, command), command.summary]))}
 
 The commands serve the project's orrery.config.ts (or --config <file>). list, show, history,
-replay, export, send, retry and cancel go through a running orrery start when one holds the
+replay, export, send, retry, cancel and doctor go through a running orrery start when one holds the
 data folder (or with --url); otherwise they open the database.
 Run \`orrery <command> --help\` for its flags.`
 

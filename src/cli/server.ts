@@ -1,7 +1,7 @@
 /**
  * The commands that run Orrery or work on its database directly: start (the
  * HTTP API, a worker unless --no-worker, the read models), worker, demo,
- * migrate, projections rebuild and doctor. All but migrate serve the
+ * migrate and projections rebuild. All but migrate serve the
  * project's config (`orrery.config.ts`); none seeds a demo unless asked.
  */
 import { Cause, Effect, Layer } from "effect"
@@ -13,7 +13,6 @@ import { currentVersion, Database, logMigrations, migrate } from "../log/index.j
 import { announceUrl } from "../log/lock-file.js"
 import { applicationLayer, defaultSchema as schema } from "../orrery/application.js"
 import { Projections } from "../projections/projection.js"
-import { doctor } from "./doctor.js"
 import { CommandFailed, oneLine, say } from "./output.js"
 import { loadProject, type Project } from "./project.js"
 import { runEffect } from "./run.js"
@@ -174,7 +173,3 @@ export const migrateLog = (config: Pick<Config, "databaseUrl" | "dataDir" | "log
     config.logLevel,
     false
   )
-
-export const runDoctor = (config: DatabaseConfig) =>
-  runEffect(application(config, { worker: false, projections: false })(() => doctor(say, allMigrations, schema)), config.logLevel, false)
-

@@ -1,6 +1,6 @@
 /**
  * Where the read-and-act commands (list, show, history, replay, export, send,
- * retry, cancel) get their answers: one `OrreryClient`, over HTTP or on the
+ * retry, cancel, doctor) get their answers: one `OrreryClient`, over HTTP or on the
  * database in this process, so that both print through the same code.
  *
  * The choice: `--url` / ORRERY_URL (with ORRERY_TOKEN) → that server's API;
@@ -9,6 +9,7 @@
  * database itself, with the project's workflows.
  */
 import type { OrreryClient } from "../client/types.js"
+import type { Checkup } from "../engine/checkup.js"
 import { describeHolder, lockHolder } from "../log/lock-file.js"
 import type { Config } from "../settings.js"
 import { type Say } from "./output.js"
@@ -18,6 +19,8 @@ export interface Source {
   readonly client: OrreryClient
   /** The workflow types the other side serves (what a replayed machine may invoke as a child). */
   readonly workflowTypes: () => Promise<ReadonlySet<string>>
+  /** The installation's checkup, by the server or on the database here. */
+  readonly doctor: () => Promise<Checkup>
   /** Lets go of the database (or nothing, over HTTP). */
   readonly close: () => Promise<void>
 }
@@ -30,17 +33,19 @@ const overHttp = async (url: string, token: string | undefined): Promise<Source>
   return {
     client,
     workflowTypes: async () => new Set((await client.machines()).map((machine) => machine.type)),
+    doctor: () => client.doctor(),
     close: async () => {}
   }
 }
 
 const inProcess = async (config: SourceConfig): Promise<Source> => {
   const project = await loadProject(config.configFile)
-  const [{ ManagedRuntime }, { databaseLayer }, { applicationLayer }, { makeInProcessClient }] = await Promise.all([
+  const [{ ManagedRuntime }, { databaseLayer }, { applicationLayer }, { makeInProcessClient }, { checkup }] = await Promise.all([
     import("effect"),
     import("../config.js"),
     import("../orrery/application.js"),
-    import("../orrery/in-process-client.js")
+    import("../orrery/in-process-client.js"),
+    import("../engine/checkup.js")
   ])
   // No worker and no read models: these commands read and record, they do not run anything.
   const runtime = ManagedRuntime.make(applicationLayer({ domains: project.domains, database: databaseLayer(config), worker: false, projections: false }))
@@ -48,6 +53,7 @@ const inProcess = async (config: SourceConfig): Promise<Source> => {
   return {
     client: makeInProcessClient((effect) => runtime.runPromise(effect)),
     workflowTypes: async () => types,
+    doctor: () => runtime.runPromise(checkup()),
     close: () => runtime.dispose()
   }
 }

@@ -5,12 +5,13 @@
  * imported anywhere below this file: it runs in browsers, Deno, Bun and
  * workers as well as Node.
  */
+import type { Checkup } from "../engine/checkup.js"
 import type { StateCount } from "../engine/engine.js"
 import type { AnyWorkflow } from "../engine/workflow.js"
 import type { MachineVersionGraph } from "../http/routes/machine-graph.js"
 import { parseDuration } from "../kit/duration.js"
-import { ResultTimeout, WorkflowCancelled, WorkflowFailed } from "./errors.js"
-import { OrreryHttpError } from "./http-errors.js"
+// Error classes are loaded on first use (they stand on effect's Schema, slow to load for a short-lived caller).
+const resultErrors = () => import("./errors.js")
 import { type Send, type TransportOptions, makeTransport, pathOf } from "./transport.js"
 import type { CallOptions, InstancePage, OrreryClient, ResultOptions, StartOptions, StartedHandle, WorkflowHandle, WorkflowView } from "./types.js"
 import { toHistoryEntry, toPendingTask, toReplay, toView } from "./views.js"
@@ -95,6 +96,8 @@ export interface HttpClient<W = AnyWorkflow> extends OrreryClient<W> {
   events(options?: LogPageOptions): Promise<LogPage>
   /** The Prometheus metrics, as text. */
   metrics(): Promise<string>
+  /** The installation's checkup, as `orrery doctor` prints it; reads every history, so not a probe to poll. */
+  doctor(): Promise<Checkup>
 }
 
 /** The most one request asks the server to wait for a result; longer waits are chained (the server caps each wait too). */
@@ -116,13 +119,13 @@ const callHeaders = (options: CallOptions & { readonly idempotencyKey?: string }
 })
 
 /** What `result()` gives for a final instance: its output, or the failure as a typed error. */
-const outcomeOf = (view: WorkflowView<any>): unknown => {
+const outcomeOf = async (view: WorkflowView<any>): Promise<unknown> => {
   if (view.status === "done") return view.output
   if (view.status === "cancelled") {
     const reason = (view.failure as { reason?: unknown } | undefined)?.reason
-    throw new WorkflowCancelled({ workflowType: view.type, instanceId: view.id, reason: typeof reason === "string" ? reason : "" })
+    throw new (await resultErrors()).WorkflowCancelled({ workflowType: view.type, instanceId: view.id, reason: typeof reason === "string" ? reason : "" })
   }
-  throw new WorkflowFailed({ workflowType: view.type, instanceId: view.id, failure: view.failure ?? null })
+  throw new (await resultErrors()).WorkflowFailed({ workflowType: view.type, instanceId: view.id, failure: view.failure ?? null })
 }
 
 const makeHandle = (send: Send, type: string, id: string): WorkflowHandle<any> => {
@@ -140,7 +143,7 @@ const makeHandle = (send: Send, type: string, id: string): WorkflowHandle<any> =
         const answer = await send({ method: "GET", path: `${path}/result`, query: { timeout: `${Math.min(left, longPollMs)}ms` } })
         const view = toView<any>(answer.body)
         if (view.status !== "running") return outcomeOf(view)
-        if (Date.now() >= deadline) throw new ResultTimeout({ workflowType: type, instanceId: id, timeoutMs })
+        if (Date.now() >= deadline) throw new (await resultErrors()).ResultTimeout({ workflowType: type, instanceId: id, timeoutMs })
       }
     },
     cancel: async (reason, options = {}) =>
@@ -206,7 +209,7 @@ export const createClient = <W = AnyWorkflow>(options: ClientOptions): HttpClien
         const { body } = await send({ method: "GET", path: "/health/ready" })
         return { ready: true, migrations: body.migrations }
       } catch (error) {
-        if (error instanceof OrreryHttpError && error.status === 503) {
+        if (error instanceof (await import("./http-errors.js")).OrreryHttpError && error.status === 503) {
           return { ready: false, reason: error.message, ...(error.details === undefined ? {} : { details: error.details }) }
         }
         throw error
@@ -220,6 +223,7 @@ export const createClient = <W = AnyWorkflow>(options: ClientOptions): HttpClien
       })
       return { items: (body.items as ReadonlyArray<any>).map((event) => ({ ...event, time: new Date(event.time) })), next: body.next }
     },
-    metrics: async () => (await send<string>({ method: "GET", path: "/metrics", text: true })).body
+    metrics: async () => (await send<string>({ method: "GET", path: "/metrics", text: true })).body,
+    doctor: async () => (await send({ method: "GET", path: "/doctor" })).body
   }
 }

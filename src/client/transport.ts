@@ -4,7 +4,8 @@
  * every answer that is not a success turned into a typed error (see
  * http-errors.ts). Works wherever `fetch` does: Node 20+, Deno, Bun, browsers.
  */
-import { OrreryHttpError, OrreryUnreachable, errorFromAnswer } from "./http-errors.js"
+// The error classes stand on effect's Schema, slow to load: fetched on the first refusal, not at start-up.
+const errors = () => import("./http-errors.js")
 
 export interface TransportOptions {
   /** The server's base URL, e.g. `http://127.0.0.1:7311` (a path prefix is kept: `https://example.com/orrery`). */
@@ -59,7 +60,7 @@ export const makeTransport = (options: TransportOptions): { readonly base: strin
       response = await fetchOf(url, { method: request.method, headers, ...(request.body === undefined ? {} : { body: JSON.stringify(request.body) }) })
       text = await response.text()
     } catch (error) {
-      throw new OrreryUnreachable({ url, reason: reasonOf(error) })
+      throw new (await errors()).OrreryUnreachable({ url, reason: reasonOf(error) })
     }
     if (request.text === true && response.ok) return { status: response.status, body: text as never }
     let body: unknown
@@ -68,9 +69,9 @@ export const makeTransport = (options: TransportOptions): { readonly base: strin
     } catch {
       body = undefined
     }
-    if (!response.ok) throw errorFromAnswer(response.status, body, base)
+    if (!response.ok) throw (await errors()).errorFromAnswer(response.status, body, base)
     if (body === undefined) {
-      throw new OrreryHttpError({ status: response.status, error: "InvalidResponse", message: `${request.method} ${request.path} answered ${response.status} without a JSON body` })
+      throw new (await errors()).OrreryHttpError({ status: response.status, error: "InvalidResponse", message: `${request.method} ${request.path} answered ${response.status} without a JSON body` })
     }
     return { status: response.status, body: body as never }
   }

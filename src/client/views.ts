@@ -2,10 +2,11 @@
  * The API's JSON back into the shapes the engine answers in-process: times
  * arrive as ISO strings and leave as `Date`s, a replay's divergence as the
  * engine's `DeterminismError`. The HTTP client and the in-process one thus
- * give callers the same values.
+ * give callers the same values. The error classes are loaded when first
+ * needed: they stand on effect's Schema, which a short-lived caller (a CLI
+ * `list`) should not wait for when every answer is a success.
  */
 import type { HistoryEntry, PendingTask } from "../engine/engine.js"
-import { DeterminismError } from "../engine/errors.js"
 import type { ReplayStepView, ReplayView, WorkflowView } from "./types.js"
 
 type Json = Record<string, any>
@@ -20,12 +21,12 @@ export const toHistoryEntry = (json: Json): HistoryEntry => ({ ...json, time: da
 
 export const toPendingTask = (json: Json): PendingTask => ({ ...json, dueAt: date(json.dueAt), leasedUntil: optionalDate(json.leasedUntil) }) as PendingTask
 
-export const toReplay = (json: Json): ReplayView => ({
+export const toReplay = async (json: Json): Promise<ReplayView> => ({
   recordedVersion: json.recordedVersion,
   machineVersion: json.machineVersion,
   steps: (json.steps as ReadonlyArray<Json>).map((step) => ({ ...step, input: toHistoryEntry(step.input) }) as ReplayStepView),
   divergence:
     json.divergence === null || json.divergence === undefined
       ? null
-      : new DeterminismError({ step: json.divergence.step, streamVersion: json.divergence.streamVersion, expected: json.divergence.expected, actual: json.divergence.actual })
+      : new (await import("../engine/errors.js")).DeterminismError({ step: json.divergence.step, streamVersion: json.divergence.streamVersion, expected: json.divergence.expected, actual: json.divergence.actual })
 })

@@ -28,6 +28,7 @@ import { makeMetrics } from "./metrics/orrery.js"
 import type { ResolvedApiOptions } from "./options.js"
 import { redactSecrets } from "./redact.js"
 import { instanceFields } from "./request-log.js"
+import { doctorRoutes } from "./routes/doctor.js"
 import { eventRoutes } from "./routes/events.js"
 import { healthRoutes } from "./routes/health.js"
 import { machineRoutes } from "./routes/machines.js"
@@ -173,6 +174,7 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (app, { run
 
   await app.register(healthRoutes, { context })
   await app.register(metricsRoutes, { context })
+  await app.register(doctorRoutes, { context })
   await app.register(machineRoutes, { context })
   await app.register(eventRoutes, { context })
   await app.register(workflowRoutes, { context })

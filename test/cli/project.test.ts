@@ -168,11 +168,19 @@ describe("a project's own workflows", () => {
     expect(named).toEqual({ code: 0, stdout: overHttp.show.stdout, stderr: "" })
     expect(fs.existsSync(path.join(tmp, "elsewhere"))).toBe(false)
 
-    // Commands that need the database itself say who holds it, and where it serves.
-    for (const command of ["doctor", "migrate"]) {
-      const line = oneLine(await orrery([command], env()), 1)
-      expect(line).toContain(`in use by process ${server.child.pid} (serving ${url})`)
-    }
+    // doctor too: the server runs the checkup and the CLI prints it.
+    const doctorJson = await orrery(["doctor", "--json"], env())
+    expect([doctorJson.code, doctorJson.stderr]).toEqual([0, `${note}\n`])
+    const checkup = JSON.parse(doctorJson.stdout) as { problems: number; checks: Array<{ level: string; subject: string; message: string }> }
+    expect(checkup.problems).toBe(0)
+    expect(checkup.checks).toContainEqual({ level: "ok", subject: "ticket", message: "1 running" })
+    expect(checkup.checks).toContainEqual({ level: "ok", subject: "history", message: expect.stringMatching(/^\d+ entries of 1 instances read back, hash chains intact$/) })
+    const doctorOverHttp = await orrery(["doctor"], env())
+    expect(doctorOverHttp.stdout).toMatch(/^ok {4}ticket: 1 running$/m)
+    expect(doctorOverHttp.stdout.trim().split("\n").at(-1)).toBe("no problems found")
+
+    // A command that needs the database itself says who holds it, and where it serves.
+    expect(oneLine(await orrery(["migrate"], env()), 1)).toContain(`in use by process ${server.child.pid} (serving ${url})`)
 
     // Stopped, the same commands open the database and print the same.
     server.child.kill("SIGTERM")
@@ -188,6 +196,10 @@ describe("a project's own workflows", () => {
       expect([name, ran.code, ran.stderr]).toEqual([name, 0, ""])
       expect([name, ran.stdout]).toEqual([name, overHttp[name as keyof typeof overHttp].stdout])
     }
+    const doctorOnDatabase = await orrery(["doctor"], env())
+    expect([doctorOnDatabase.code, doctorOnDatabase.stderr]).toEqual([0, ""])
+    const historyLine = (stdout: string) => stdout.split("\n").find((line) => line.startsWith("ok    history:"))
+    expect(historyLine(doctorOnDatabase.stdout)).toBe(historyLine(doctorOverHttp.stdout))
     const closed = await orrery(["send", "ticket", "t-1", "CLOSE"], env())
     expect(closed).toEqual({ code: 0, stdout: "ticket/t-1: CLOSE → running in closing\n", stderr: "" })
   })

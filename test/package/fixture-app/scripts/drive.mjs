@@ -1,5 +1,5 @@
 // Drives a running `orrery start` with the typed client, as another service would.
-import { createClient } from "orrery/client"
+import { createClient, httpStatus } from "orrery/client"
 
 const client = createClient({ url: process.argv[2] })
 const invoice = await client.start("invoice", { invoiceId: "i-http", customer: "eve@example.com", amount: "7.50" }, { id: "i-http" })
@@ -9,7 +9,7 @@ let refused
 try {
   await invoice.send({ type: "PAY", method: "again" })
 } catch (error) {
-  refused = { tag: error._tag, status: error.status }
+  refused = { tag: error._tag, status: httpStatus(error) }
 }
 const page = await client.list({ type: "invoice" })
 console.log(JSON.stringify({ output, refused, listed: page.items.map((item) => item.id) }))
