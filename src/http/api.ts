@@ -21,7 +21,7 @@ import type { FastifyPluginAsync, FastifyRequest } from "fastify"
 import { EngineRuntime } from "../engine/index.js"
 import { inspectorRoutes } from "../inspector/plugin.js"
 import { Database } from "../log/index.js"
-import { makeAuthenticate } from "./auth.js"
+import { makeAuth } from "./auth.js"
 import { correlationOf, makeRouteContext, routeOf } from "./context.js"
 import { httpError, toHttpError } from "./errors.js"
 import { makeMetrics } from "./metrics/orrery.js"
@@ -109,7 +109,7 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (app, { run
   app.decorateRequest("correlationId", "")
   app.decorateRequest("instanceId", undefined)
 
-  const authenticate = makeAuthenticate(options.tokens)
+  const { authenticate, authorize } = makeAuth(options.tokens)
   app.addHook("onRequest", async (request, reply) => {
     request.correlationId = correlationOf(request.headers["x-correlation-id"], request.id)
     reply.header("x-correlation-id", request.correlationId).header("x-request-id", request.id)
@@ -118,6 +118,10 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (app, { run
       throw httpError(503, "ShuttingDown", "the server is shutting down", undefined, { "retry-after": "1" })
     }
     authenticate(request)
+  })
+  // After every onRequest hook, the rate limit's included (it runs per route, so after the hooks above).
+  app.addHook("preParsing", async (request) => {
+    authorize(request)
   })
 
   const limit = options.rateLimit

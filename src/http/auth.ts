@@ -43,8 +43,13 @@ export const accessOf = (request: FastifyRequest): Access =>
 
 const allows = (role: Role, access: Access) => access === "public" || access === "read" || role === "operate"
 
-/** For the onRequest hook: sets `request.principal`, or throws the 401/403. */
-export const makeAuthenticate = (tokens: ReadonlyArray<ApiToken>) => {
+/**
+ * The two halves of auth, with the rate limit between them: `authenticate`
+ * names the caller (a valid token's name, or nobody), `authorize` refuses.
+ * Split so that a wrong token counts against its address's limit — guessing
+ * tokens is throttled like any other flood.
+ */
+export const makeAuth = (tokens: ReadonlyArray<ApiToken>) => {
   const known = tokens.map((token) => ({ name: token.name, role: token.role, digest: digest(Redacted.value(token.token)) }))
 
   const identify = (header: string | undefined): Principal | undefined => {
@@ -58,23 +63,28 @@ export const makeAuthenticate = (tokens: ReadonlyArray<ApiToken>) => {
     return found
   }
 
-  return (request: FastifyRequest): void => {
+  /** Who is calling (undefined: nobody known); the rate limit keys on it before `authorize` refuses anyone. */
+  const authenticate = (request: FastifyRequest): void => {
+    request.principal = known.length === 0 ? anonymous : identify(request.headers.authorization)
+  }
+
+  /** Throws the 401/403 for a caller `authenticate` did not admit to this route. */
+  const authorize = (request: FastifyRequest): void => {
+    const principal = request.principal
     const access = accessOf(request)
-    if (known.length === 0) {
-      request.principal = anonymous
-      return
-    }
-    const principal = identify(request.headers.authorization)
-    request.principal = principal
-    if (access === "public") return
+    if (known.length === 0 || access === "public") return
     if (principal === undefined) {
       const given = request.headers.authorization !== undefined
       throw httpError(401, "Unauthorized", given ? "the bearer token is not valid" : "a bearer token is required (Authorization: Bearer <token>)", undefined, {
         "www-authenticate": given ? 'Bearer error="invalid_token"' : "Bearer"
       })
     }
+    // No route: the caller is told 404, whatever its role, rather than that it may not call what does not exist.
+    if (request.routeOptions.url === undefined) return
     if (!allows(principal.role, access)) {
-      throw httpError(403, "Forbidden", `the ${principal.role} role may not call ${request.method} ${request.routeOptions.url ?? request.url.split("?")[0]}`)
+      throw httpError(403, "Forbidden", `the ${principal.role} role may not call ${request.method} ${request.routeOptions.url}`)
     }
   }
+
+  return { authenticate, authorize }
 }

@@ -42,3 +42,30 @@ export const redactSecrets = (value: unknown, depth = 0): unknown => {
   }
   return copy
 }
+
+/** A query parameter named like a credential: the secret names above, and `key`, `sig`, `signature`, `code` on their own. */
+const isSecretParameter = (name: string): boolean => isSecretName(name) || /^(key|sig|signature|code)$/i.test(name) || /([-_]key|[a-z0-9]Key)$/.test(name)
+
+/**
+ * A request URL fit for a log line: the values of secret-looking query
+ * parameters (`?access_token=…`, `?key=…`) replaced by "[redacted]".
+ *
+ * @example
+ * redactUrl("/workflows?access_token=abc&type=order") // "/workflows?access_token=[redacted]&type=order"
+ */
+export const redactUrl = (url: string): string => {
+  const mark = url.indexOf("?")
+  if (mark === -1) return url
+  const query = url.slice(mark + 1).split("&").map((pair) => {
+    const equals = pair.indexOf("=")
+    const raw = equals === -1 ? pair : pair.slice(0, equals)
+    let name = raw
+    try {
+      name = decodeURIComponent(raw.replace(/\+/g, " "))
+    } catch {
+      // A malformed escape: judge the name as written.
+    }
+    return equals !== -1 && isSecretParameter(name) ? `${raw}=${redactedText}` : pair
+  })
+  return `${url.slice(0, mark)}?${query.join("&")}`
+}

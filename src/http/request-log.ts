@@ -7,6 +7,7 @@
  * machine each line is a write the request pays for.
  */
 import { LogController, type FastifyReply, type FastifyRequest } from "fastify"
+import { redactUrl } from "./redact.js"
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -29,7 +30,7 @@ export class RequestLog extends LogController {
     // Flat fields: pino's `req`/`res` serializers would reshape nested ones.
     const fields = {
       method: request.method,
-      url: request.url,
+      url: redactUrl(request.url),
       route: request.routeOptions.url,
       statusCode: reply.statusCode,
       responseTime: reply.elapsedTime,

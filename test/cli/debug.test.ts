@@ -29,7 +29,8 @@ interface Ran {
   readonly stderr: string
 }
 
-describe.each(drivers)("debugging commands on %s", (driver: Driver) => {
+// Each test runs several CLI processes, each opening the database: on a busy machine a minute is not enough.
+describe.each(drivers)("debugging commands on %s", { timeout: 240_000 }, (driver: Driver) => {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), "orrery-debug-"))
   const database = `orrery_debug_${randomBytes(6).toString("hex")}`
   const admin = driver === "postgres" ? postgres(postgresUrl, { max: 1, onnotice: () => {} }) : undefined

@@ -146,4 +146,53 @@ describe("rate limit", () => {
       await server.close()
     }
   })
+
+  it("counts wrong tokens against their address: guessing is throttled, a valid token still gets through", async () => {
+    const server = await startServer(drivers[0]!, [flakyWorkflow], { tokens, rateLimit: { max: 5, windowMs: 60_000 } })
+    try {
+      const statuses: Array<number> = []
+      for (let n = 0; n < 8; n++) {
+        statuses.push((await client(server, "live", { authorization: `Bearer guess-${n}-0123456789abcdef` })("GET", "/machines")).status)
+      }
+      expect(statuses).toEqual([401, 401, 401, 401, 401, 429, 429, 429])
+      const anonymous = await client(server, "live", {})("GET", "/machines")
+      expect(anonymous.json).toMatchObject({ error: "RateLimited" })
+      expect((await client(server, "live", asReader)("GET", "/machines")).status).toBe(200)
+    } finally {
+      await server.close()
+    }
+  })
+})
+
+describe("what the server says and logs about a request", () => {
+  let server: TestServer
+  beforeAll(async () => {
+    server = await startServer(drivers[0]!, [flakyWorkflow], { tokens })
+  })
+  afterAll(async () => {
+    await server?.close()
+  })
+
+  it("answers an unknown route 404 for every role, and 401 to a caller without a token", async () => {
+    for (const method of ["GET", "POST", "DELETE"] as const) {
+      for (const path of ["/nowhere", "/workflows/flaky/x/nowhere"]) {
+        const body = method === "POST" ? { body: {} } : {}
+        for (const who of [asReader, asOperator]) {
+          const answer = await client(server, "live", who)(method, path, body)
+          expect([method, path, answer.status, answer.json.error]).toEqual([method, path, 404, "NotFound"])
+        }
+        expect((await client(server, "live", {})(method, path, body)).status).toBe(401)
+      }
+    }
+  })
+
+  it("logs secret-looking query parameters as [redacted]", async () => {
+    const secrets = ["s3cret-access-0123456789", "s3cret-token-0123456789", "s3cret-key-0123456789", "s3cret-api-key-0123456789"]
+    const query = `access_token=${secrets[0]}&token=${secrets[1]}&key=${secrets[2]}&apiKey=${secrets[3]}&type=flaky`
+    expect((await client(server, "live", asReader)("GET", `/workflows?${query}`)).status).toBeLessThan(500)
+    const line = server.logs.flatMap((text) => text.split("\n")).find((text) => text.includes("access_token="))
+    expect(line).toBeDefined()
+    expect(JSON.parse(line!).url).toBe("/workflows?access_token=[redacted]&token=[redacted]&key=[redacted]&apiKey=[redacted]&type=flaky")
+    for (const secret of secrets) expect(server.logs.join("")).not.toContain(secret)
+  })
 })
