@@ -74,16 +74,17 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
   let live = 1
   const beat = fromDriver(db, () => db.query<{ live: number }>(sql.workerBeat, [id, JSON.stringify(counts), workerLiveMs])).pipe(
     Effect.tap(([row]) => Effect.sync(() => (live = Math.max(1, row?.live ?? 1)))),
-    Effect.ignore
+    // Presence is bookkeeping: whatever goes wrong (the schema dropped under a closing worker), the work goes on.
+    Effect.catchCause(() => Effect.void)
   )
   const [registered] = yield* fromDriver(db, () => db.query<{ counts: Record<string, number> }>(sql.registerWorker, [id])).pipe(
     // Unregistered, the worker still works: it counts as alone until a beat gets through.
-    Effect.orElseSucceed(() => [])
+    Effect.catchCause(() => Effect.succeed([]))
   )
   Object.assign(counts, registered?.counts ?? {})
   const workersChannel = `orrery_workers_${runtime.schema}`
   // A worker that joins or leaves tells the others at once, so that shares are right from the start.
-  const announce = db.driver === "postgres" ? fromDriver(db, () => db.query("select pg_notify($1, '')", [workersChannel])).pipe(Effect.ignore) : Effect.void
+  const announce = db.driver === "postgres" ? fromDriver(db, () => db.query("select pg_notify($1, '')", [workersChannel])).pipe(Effect.catchCause(() => Effect.void)) : Effect.void
   const joined = yield* Effect.promise(() =>
     db.driver === "postgres" ? db.listen(workersChannel, () => void Effect.runFork(beat)).catch(() => undefined) : Promise.resolve(undefined)
   )
@@ -249,7 +250,7 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
       yield* Fiber.interrupt(beating)
       yield* Fiber.interrupt(present)
       if (left.length > 0) yield* fromDriver(db, () => db.query(sql.release, [id, JSON.stringify(left)])).pipe(Effect.ignore)
-      yield* fromDriver(db, () => db.query(sql.workerStopped, [id, JSON.stringify(counts)])).pipe(Effect.ignore)
+      yield* fromDriver(db, () => db.query(sql.workerStopped, [id, JSON.stringify(counts)])).pipe(Effect.catchCause(() => Effect.void))
       yield* announce
     })
   )
