@@ -182,7 +182,7 @@ describe("on PGlite", () => {
     const result = await complete(["migrate"], { ORRERY_DATA_DIR: dataDir })
     expect(result).toEqual({
       code: 0,
-      stdout: `migrated pglite at ${dataDir}: log 1 (event log), engine 1 (instances and tasks)\n`,
+      stdout: `migrated pglite at ${dataDir}: log 1 (event log), engine 1 (instances and tasks), engine 2 (workers)\n`,
       stderr: ""
     })
     expect(await migrationsIn(dataDir)).toContainEqual({ version: 1, name: "event log" })
@@ -197,7 +197,7 @@ describe("on PGlite", () => {
     const second = await complete(["migrate", "--data-dir", dataDir])
     expect(second).toEqual({
       code: 0,
-      stdout: `pglite at ${dataDir} is up to date: log 1, engine 1\n`,
+      stdout: `pglite at ${dataDir} is up to date: log 1, engine 2\n`,
       stderr: ""
     })
     expect(await migrationsIn(dataDir)).toEqual(applied)
@@ -274,10 +274,10 @@ if (drivers.includes("postgres")) describe("on Postgres", () => {
     const location = url.toString()
     expect(await complete(["migrate"], env)).toEqual({
       code: 0,
-      stdout: `migrated postgres at ${location}: log 1 (event log), engine 1 (instances and tasks)\n`,
+      stdout: `migrated postgres at ${location}: log 1 (event log), engine 1 (instances and tasks), engine 2 (workers)\n`,
       stderr: ""
     })
-    expect((await complete(["migrate"], env)).stdout).toBe(`postgres at ${location} is up to date: log 1, engine 1\n`)
+    expect((await complete(["migrate"], env)).stdout).toBe(`postgres at ${location} is up to date: log 1, engine 2\n`)
     const run = cli(["start"], env)
     await run.waitFor(/^running/)
     expect(run.stdout()).toMatch(new RegExp(`^event log: postgres at ${location.replace(/[.?*+^$()[\]\\|{}]/g, "\\$&")}, migration version 1\n`))

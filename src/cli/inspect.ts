@@ -103,6 +103,7 @@ export const history = async ({ client }: Source, workflowType: string, instance
       entry.type,
       entry.kind === "input" && entry.metadata.state !== undefined ? `→ ${stateText(entry.metadata.state)}` : "",
       time(entry.time),
+      entry.worker === undefined ? "" : `by ${entry.worker}`,
       short(entry.data)
     ])
   )) say(line)

@@ -43,7 +43,8 @@ import {
   type ParentLink,
   type TaskRow,
   engineMigrations,
-  engineStatements
+  engineStatements,
+  workerLiveMs
 } from "./store.js"
 import { type WorkflowDefinition, isIdentifier, streamOf } from "./workflow.js"
 
@@ -75,6 +76,19 @@ export interface HistoryEntry {
   readonly data: unknown
   readonly metadata: EventMetadata
   readonly time: Date
+  /** The worker that ran an activity attempt (activity results and failed attempts); absent in older histories. */
+  readonly worker?: string
+}
+
+/** A worker as the workers table knows it: alive or not, and what it has run. */
+export interface WorkerView {
+  readonly id: string
+  readonly startedAt: Date
+  readonly lastSeen: Date
+  /** It beat lately and has not stopped. */
+  readonly up: boolean
+  /** Tasks it ran, by kind and outcome ("activity:completed", "timer:done", …), as of its last beat. */
+  readonly counts: Readonly<Record<string, number>>
 }
 
 export interface ListFilter {
@@ -125,6 +139,8 @@ export interface EngineShape {
   readonly history: (workflowType: string, instanceId: string) => Effect.Effect<ReadonlyArray<HistoryEntry>, InstanceNotFound | EngineError | InvalidEvent | IntegrityError>
   /** Every instance's tasks, counted by kind and state (metrics). */
   readonly taskCounts: Effect.Effect<ReadonlyArray<TaskCount>, EngineError>
+  /** Every worker on this database, from any process (metrics). */
+  readonly workers: Effect.Effect<ReadonlyArray<WorkerView>, EngineError>
   /** Tasks still to do for an instance (activities in flight, timers pending): "why is this stuck". */
   readonly pending: (workflowType: string, instanceId: string) => Effect.Effect<ReadonlyArray<PendingTask>, EngineError>
   /** How many instances of a type stand in each state, by version and status. */
@@ -195,9 +211,20 @@ export interface RuntimeShape {
   readonly fireTimer: (task: TaskRow, workerId: string) => Effect.Effect<void, EngineError>
   readonly deliverMessage: (task: TaskRow, workerId: string) => Effect.Effect<void, EngineError>
   readonly startChild: (task: TaskRow, workerId: string) => Effect.Effect<void, EngineError>
-  /** A worker in this process takes the activities this process schedules, leased to it at once. */
-  readonly attachLocalWorker: (workerId: string, take: (tasks: ReadonlyArray<TaskRow>) => void) => Effect.Effect<void>
+  /**
+   * A worker in this process takes the tasks this process schedules, leased to it at once — those
+   * for which `keep` says yes (one in N when N workers are live; the rest go to every worker's claims).
+   */
+  readonly attachLocalWorker: (worker: LocalWorker) => Effect.Effect<void>
   readonly definitionOf: (workflowType: string, instanceId: string) => Effect.Effect<WorkflowDefinition<any> | undefined, EngineError>
+}
+
+/** The worker in this process, as the engine sees it. */
+export interface LocalWorker {
+  readonly id: string
+  /** Whether to lease the next task to this worker at once rather than leave it for a claim. */
+  readonly keep: () => boolean
+  readonly take: (tasks: ReadonlyArray<TaskRow>) => void
 }
 
 export class EngineRuntime extends Context.Service<EngineRuntime, RuntimeShape>()("orrery/engine/EngineRuntime") {}
@@ -223,6 +250,7 @@ type Input =
       readonly value: unknown
       readonly attempts: number
       readonly durationMs: number
+      readonly worker: string
     }
   | { readonly kind: "timer"; readonly timerId: string; readonly event: MachineEvent; readonly dueAt: string }
   | { readonly kind: "message"; readonly from: string; readonly event: MachineEvent }
@@ -305,7 +333,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
   yield* fromDriver(db, () => migrate(db, schema, engineMigrations))
 
   const tasksChannel = `orrery_tasks_${schema}`
-  let localWorker: { readonly id: string; readonly take: (tasks: ReadonlyArray<TaskRow>) => void } | undefined
+  let localWorker: LocalWorker | undefined
   /** Live snapshots of recently used instances, keyed by stream; checked against the version on every write. */
   const cache = new Map<string, Loaded>()
   const recordStep = makeStepBatcher(db, sql)
@@ -385,17 +413,20 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
     const tasks: Array<TaskInsert> = []
     const cancel: Array<{ kind: string; key: string }> = []
     const children = { ...loaded.row.children }
-    const task = (kind: TaskRow["kind"], key: string, payload: unknown, dueAt: number | null, local: boolean): TaskInsert => ({
-      kind,
-      stream_id: stream,
-      workflow_type: workflowType,
-      instance_id: instanceId,
-      key,
-      payload,
-      due_at: dueAt === null ? null : new Date(dueAt).toISOString(),
-      locked_by: local && localWorker !== undefined ? localWorker.id : null,
-      lease_ms: local && localWorker !== undefined ? leaseMs : null
-    })
+    const task = (kind: TaskRow["kind"], key: string, payload: unknown, dueAt: number | null, local: boolean): TaskInsert => {
+      const kept = local && localWorker !== undefined && localWorker.keep()
+      return {
+        kind,
+        stream_id: stream,
+        workflow_type: workflowType,
+        instance_id: instanceId,
+        key,
+        payload,
+        due_at: dueAt === null ? null : new Date(dueAt).toISOString(),
+        locked_by: kept ? localWorker!.id : null,
+        lease_ms: kept ? leaseMs : null
+      }
+    }
     // XState lists a state's entry actions before its invokes: name this step's children
     // first, so that a send in the same entry reaches the child it starts.
     const started = new Map<string, string>()
@@ -562,8 +593,8 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
         return R.EventReceived.make({ event: input.event }, { metadata })
       case "activity":
         return input.ok
-          ? R.ActivityCompleted.make({ activityId: input.activityId, src: input.src, output: input.value, attempts: input.attempts, durationMs: input.durationMs }, { metadata })
-          : R.ActivityFailed.make({ activityId: input.activityId, src: input.src, error: input.value, attempts: input.attempts, durationMs: input.durationMs }, { metadata })
+          ? R.ActivityCompleted.make({ activityId: input.activityId, src: input.src, output: input.value, attempts: input.attempts, durationMs: input.durationMs, worker: input.worker }, { metadata })
+          : R.ActivityFailed.make({ activityId: input.activityId, src: input.src, error: input.value, attempts: input.attempts, durationMs: input.durationMs, worker: input.worker }, { metadata })
       case "timer":
         return R.TimerFired.make({ timerId: input.timerId, event: input.event, dueAt: input.dueAt, firedAt: new Date(now).toISOString() }, { metadata })
       case "message":
@@ -908,6 +939,10 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
 
     taskCounts: fromDriver(db, () => db.query<TaskCount>(sql.taskCounts)),
 
+    workers: fromDriver(db, () => db.query<{ id: string; started_at: Date; last_seen: Date; up: boolean; counts: Record<string, number> }>(sql.workers, [workerLiveMs])).pipe(
+      Effect.map((rows) => rows.map((row) => ({ id: row.id, startedAt: row.started_at, lastSeen: row.last_seen, up: row.up, counts: row.counts })))
+    ),
+
     census: (workflowType) =>
       fromDriver(db, () => db.query<{ machine_version: number; status: InstanceStatus; state: unknown; count: number }>(sql.census, [workflowType])).pipe(
         Effect.map((rows) => rows.map((row) => ({ machineVersion: row.machine_version, status: row.status, state: row.state, count: row.count })))
@@ -965,7 +1000,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
     schema,
     statements: sql,
     completeActivity: (task, workerId, outcome) =>
-      apply(task.workflow_type, task.instance_id, { kind: "activity", activityId: task.payload.activityId, src: task.payload.src, ok: outcome.ok, value: outcome.value, attempts: outcome.attempts, durationMs: outcome.durationMs }, {}, consumeOf(task, workerId)).pipe(
+      apply(task.workflow_type, task.instance_id, { kind: "activity", activityId: task.payload.activityId, src: task.payload.src, ok: outcome.ok, value: outcome.value, attempts: outcome.attempts, durationMs: outcome.durationMs, worker: workerId }, {}, consumeOf(task, workerId)).pipe(
         Effect.flatMap((outcome2) => {
           if (outcome2._tag === "Applied") return Effect.void
           const reason = outcome2._tag === "Gone" ? "the activity was stopped or taken over before its result arrived" : outcome2._tag === "Final" ? `the instance is ${outcome2.loaded.row.status}` : "the current state does not take this result"
@@ -1033,9 +1068,9 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
         })
       )
     },
-    attachLocalWorker: (workerId, take) =>
+    attachLocalWorker: (worker) =>
       Effect.sync(() => {
-        localWorker = { id: workerId, take }
+        localWorker = worker
       }),
     definitionOf: (workflowType, instanceId) =>
       load(workflowType, instanceId).pipe(
@@ -1047,16 +1082,21 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
   return { engine, runtime }
 })
 
-const historyEntryOf = (event: RecordedEvent): HistoryEntry => ({
-  eventId: event.eventId,
-  position: event.position,
-  streamVersion: event.streamVersion,
-  kind: R.kindOf(event),
-  type: event.type,
-  data: event.data,
-  metadata: event.metadata,
-  time: event.recordedAt
-})
+/** An event of an instance's stream as its history shows it: the worker of an activity attempt named beside its data. */
+export const historyEntryOf = (event: RecordedEvent): HistoryEntry => {
+  const worker = R.workerOf(event)
+  return {
+    eventId: event.eventId,
+    position: event.position,
+    streamVersion: event.streamVersion,
+    kind: R.kindOf(event),
+    type: event.type,
+    data: event.data,
+    metadata: event.metadata,
+    time: event.recordedAt,
+    ...(worker === undefined ? {} : { worker })
+  }
+}
 
 const formatCursor = (row: InstanceRow) =>
   Buffer.from(JSON.stringify([row.created_at.toISOString(), row.workflow_type, row.instance_id])).toString("base64url")

@@ -12,7 +12,7 @@ import { Effect } from "effect"
 
 export { CircuitBreaker, CircuitOpen, circuitBreakerLayer } from "../activities/circuit-breaker.js"
 export { OrrerySchema } from "./tables.js"
-export { Engine, EngineRuntime, type HistoryEntry, type InstanceReplay, type InstanceView, type ListFilter, type PendingTask, type StateCount } from "./engine.js"
+export { Engine, EngineRuntime, historyEntryOf, type HistoryEntry, type InstanceReplay, type InstanceView, type ListFilter, type PendingTask, type StateCount } from "./engine.js"
 export * from "./errors.js"
 export { WorkflowRegistry, registryLayer } from "./registry.js"
 export { engineMigrations } from "./store.js"

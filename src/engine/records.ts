@@ -35,7 +35,9 @@ export const ActivityCompleted = defineEvent(
     src: Schema.String,
     output: Json,
     attempts: Schema.Number,
-    durationMs: Schema.Number
+    durationMs: Schema.Number,
+    /** The worker that ran it (older histories have none). */
+    worker: Schema.optional(Schema.String)
   })
 )
 
@@ -46,7 +48,9 @@ export const ActivityFailed = defineEvent(
     src: Schema.String,
     error: Json,
     attempts: Schema.Number,
-    durationMs: Schema.Number
+    durationMs: Schema.Number,
+    /** The worker that ran the last attempt (older histories have none). */
+    worker: Schema.optional(Schema.String)
   })
 )
 
@@ -131,6 +135,13 @@ export const engineEventTypes = [
 ]
 
 export type EntryKind = "input" | "domain" | "record"
+
+/** The worker named by an activity's result or failed attempt, if the record names one. */
+export const workerOf = (event: Pick<RecordedEvent, "type" | "data">): string | undefined => {
+  if (event.type !== ActivityCompleted.type && event.type !== ActivityFailed.type && event.type !== ActivityAttemptFailed.type) return undefined
+  const worker = (event.data as { worker?: unknown } | null)?.worker
+  return typeof worker === "string" ? worker : undefined
+}
 
 export const kindOf = (event: Pick<RecordedEvent, "metadata">): EntryKind =>
   (event.metadata.kind as EntryKind | undefined) ?? "domain"

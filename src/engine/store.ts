@@ -140,8 +140,27 @@ export const engineMigrations: ReadonlyArray<Migration> = [
       end
       $fn$;
     `
+  },
+  {
+    component: "engine",
+    version: 2,
+    name: "workers",
+    // Workers say they are alive here, so that each claims a fair share of the work and the
+    // API process can report every worker's counts (the counts are the worker's running totals).
+    sql: (s) => `
+      create table ${s}.workers (
+        id text primary key,
+        started_at timestamptz not null default now(),
+        last_seen timestamptz not null default now(),
+        stopped_at timestamptz,
+        counts jsonb not null default '{}'
+      );
+    `
   }
 ]
+
+/** How recent a worker's last beat must be for it to count as live. */
+export const workerLiveMs = 10_000
 
 export type TaskKind = "activity" | "timer" | "message" | "start"
 
@@ -184,6 +203,19 @@ export interface ParentLink {
 
 const taskColumns = "t.id, t.kind, t.stream_id, t.workflow_type, t.instance_id, t.key, t.payload, t.due_at, t.attempts"
 
+/** Leases up to `limit` due tasks to worker $1 for $3 ms; `share` adds a CTE the limit may read. */
+const claimStatement = (s: string, limit: string, share = "") => `
+    with ${share}due as (
+      select id from ${s}.tasks
+      where due_at <= $4::timestamptz and (locked_until is null or locked_until < now())
+      order by due_at limit ${limit}
+      for update skip locked
+    )
+    update ${s}.tasks t set locked_by = $1, locked_until = now() + $3 * interval '1 millisecond',
+      attempts = t.attempts + case when t.kind = 'activity' then 1 else 0 end
+    from due where t.id = due.id
+    returning ${taskColumns}`
+
 export const engineStatements = (s: string) => ({
   recordStep: `select ${s}.record_step($1, $2, $3, $4, $5::text::jsonb, $6::text::jsonb, $7, $8, $9::text::jsonb, $10, $11::text::jsonb, $12::text::jsonb, $13) as result`,
 
@@ -197,17 +229,38 @@ export const engineStatements = (s: string) => ({
   consumeTask: `delete from ${s}.tasks where id = $1 and locked_by = $2 returning id`,
 
   /** Due by the engine's clock ($4, an ISO time); leases stay on the database's clock, which every worker shares. */
-  claim: `
-    with due as (
-      select id from ${s}.tasks
-      where due_at <= $4::timestamptz and (locked_until is null or locked_until < now())
-      order by due_at limit $2
-      for update skip locked
-    )
-    update ${s}.tasks t set locked_by = $1, locked_until = now() + $3 * interval '1 millisecond',
-      attempts = t.attempts + case when t.kind = 'activity' then 1 else 0 end
-    from due where t.id = due.id
-    returning ${taskColumns}`,
+  claim: claimStatement(s, "$2"),
+
+  /**
+   * The claim when other workers are live: at most this worker's fair share, (ready + leased) ÷ live workers
+   * ($5), less what it holds already ($6), and at least one. Counted once per poll, in the claim itself.
+   */
+  claimShare: claimStatement(s, "least($2::int, (select n from share))", `share as (
+      select greatest(1, ceil((select count(*) from ${s}.tasks
+        where locked_until >= now() or (due_at <= $4::timestamptz and (locked_until is null or locked_until < now())))::numeric
+        / greatest(1, $5::int))::int - $6::int) as n
+    ), `),
+
+  /** A worker says it is here (again); old workers' rows go after a day. Answers its counts so far. */
+  registerWorker: `
+    with pruned as (delete from ${s}.workers where last_seen < now() - interval '1 day' and id <> $1)
+    insert into ${s}.workers as w (id) values ($1)
+    on conflict (id) do update set last_seen = now(), stopped_at = null
+    returning w.counts`,
+
+  /** A worker's heartbeat with its running totals; answers how many workers are live ($3: how recent a beat counts). */
+  workerBeat: `
+    with beat as (update ${s}.workers set last_seen = now(), counts = $2::text::jsonb where id = $1 returning id)
+    select (select count(*)::int from ${s}.workers
+      where stopped_at is null and last_seen > now() - $3 * interval '1 millisecond' and id <> $1) + 1 as live`,
+
+  workerStopped: `update ${s}.workers set last_seen = now(), stopped_at = now(), counts = $2::text::jsonb where id = $1`,
+
+  /** Every worker this database knows of; up when it beat within $1 milliseconds and has not stopped. */
+  workers: `
+    select id, started_at, last_seen, counts,
+      (stopped_at is null and last_seen > now() - $1 * interval '1 millisecond') as up
+    from ${s}.workers order by started_at, id`,
 
   /** Milliseconds from the engine's clock ($1) until the next unclaimed task falls due (null when there is none). */
   nextDue: `

@@ -4,8 +4,10 @@
  * leases alive with heartbeats, and hands each result back to the engine in the
  * transaction that consumes the task. Any number of workers in any number of
  * processes share one database; a dead worker's leases run out and another
- * takes its tasks over. Activities scheduled by this process are leased to its
- * own worker at once and need no claim.
+ * takes its tasks over. Each worker registers in the workers table and beats
+ * there; with N workers live, each claims at most its fair share of the work
+ * and keeps one in N of the tasks its own steps schedule (leased to it at once,
+ * no claim), leaving the rest to the others.
  */
 import { Clock, Context, Duration, Effect, Fiber, Latch, Layer, Semaphore } from "effect"
 import { randomUUID } from "node:crypto"
@@ -15,7 +17,7 @@ import { CircuitBreaker } from "../activities/circuit-breaker.js"
 import { Database } from "../log/index.js"
 import { fromDriver } from "../log/event-log.js"
 import { EngineRuntime } from "./engine.js"
-import type { TaskRow } from "./store.js"
+import { type TaskRow, workerLiveMs } from "./store.js"
 import { streamOf } from "./workflow.js"
 
 export interface WorkerOptions {
@@ -27,6 +29,8 @@ export interface WorkerOptions {
   readonly pollMs?: number
   /** How long shutdown waits for work in hand before releasing it to other workers. */
   readonly drainMs?: number
+  /** How often the worker says it is alive in the workers table (and learns how many others are). */
+  readonly beatMs?: number
 }
 
 export interface WorkerShape {
@@ -46,6 +50,7 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
   const leaseMs = options.leaseMs ?? 30_000
   const pollMs = options.pollMs ?? 1_000
   const drainMs = options.drainMs ?? 10_000
+  const beatMs = Math.min(options.beatMs ?? 2_000, workerLiveMs / 3)
   const sql = runtime.statements
 
   const inHand = new Map<number, TaskRow>()
@@ -57,6 +62,38 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
     db.driver === "postgres" ? db.listen(`orrery_tasks_${runtime.schema}`, () => wake.openUnsafe()).catch(() => undefined) : Promise.resolve(undefined)
   )
   yield* Effect.addFinalizer(() => Effect.promise(() => unlisten?.().catch(() => {}) ?? Promise.resolve()))
+
+  // -- presence: who else works here, and what this worker has run ------------------
+
+  /** Tasks run, by "kind:outcome": running totals since the worker first registered under this id. */
+  const counts: Record<string, number> = {}
+  const tally = (key: string) => {
+    counts[key] = (counts[key] ?? 0) + 1
+  }
+  /** Live workers, this one included, as of the last beat. */
+  let live = 1
+  const beat = fromDriver(db, () => db.query<{ live: number }>(sql.workerBeat, [id, JSON.stringify(counts), workerLiveMs])).pipe(
+    Effect.tap(([row]) => Effect.sync(() => (live = Math.max(1, row?.live ?? 1)))),
+    // Presence is bookkeeping: whatever goes wrong (the schema dropped under a closing worker), the work goes on.
+    Effect.catchCause(() => Effect.void)
+  )
+  const [registered] = yield* fromDriver(db, () => db.query<{ counts: Record<string, number> }>(sql.registerWorker, [id])).pipe(
+    // Unregistered, the worker still works: it counts as alone until a beat gets through.
+    Effect.catchCause(() => Effect.succeed([]))
+  )
+  Object.assign(counts, registered?.counts ?? {})
+  const workersChannel = `orrery_workers_${runtime.schema}`
+  // A worker that joins or leaves tells the others at once, so that shares are right from the start.
+  const announce = db.driver === "postgres" ? fromDriver(db, () => db.query("select pg_notify($1, '')", [workersChannel])).pipe(Effect.catchCause(() => Effect.void)) : Effect.void
+  const joined = yield* Effect.promise(() =>
+    db.driver === "postgres" ? db.listen(workersChannel, () => void Effect.runFork(beat)).catch(() => undefined) : Promise.resolve(undefined)
+  )
+  yield* Effect.addFinalizer(() => Effect.promise(() => joined?.().catch(() => {}) ?? Promise.resolve()))
+  yield* beat
+  yield* announce
+  /** Of the tasks this process's steps schedule, keep one in `live`: the others go to the pool for everyone. */
+  let turn = 0
+  const keep = () => live <= 1 || turn++ % live === 0
 
   const perform = (task: TaskRow): Effect.Effect<void, unknown> => {
     switch (task.kind) {
@@ -80,13 +117,14 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
               )
           ).pipe(Effect.provideContext(context as Context.Context<any>)) as Effect.Effect<{ ok: boolean; value: unknown; attempts: number; durationMs: number }>
           yield* runtime.completeActivity(task, id, outcome)
+          tally(`activity:${outcome.ok ? "completed" : "failed"}`)
         })
       case "timer":
-        return runtime.fireTimer(task, id)
+        return runtime.fireTimer(task, id).pipe(Effect.tap(() => Effect.sync(() => tally("timer:done"))))
       case "message":
-        return runtime.deliverMessage(task, id)
+        return runtime.deliverMessage(task, id).pipe(Effect.tap(() => Effect.sync(() => tally("message:done"))))
       case "start":
-        return runtime.startChild(task, id)
+        return runtime.startChild(task, id).pipe(Effect.tap(() => Effect.sync(() => tally("start:done"))))
     }
   }
 
@@ -95,7 +133,9 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
       perform(task).pipe(
         Effect.catchCause((cause) =>
           // The task stays leased; when the lease runs out it is claimed again.
-          Effect.logWarning(`worker ${id}: ${task.kind} ${task.key} of ${task.stream_id} failed and will be retried`, cause)
+          Effect.logWarning(`worker ${id}: ${task.kind} ${task.key} of ${task.stream_id} failed and will be retried`, cause).pipe(
+            Effect.tap(() => Effect.sync(() => tally(`${task.kind}:error`)))
+          )
         ),
         Effect.ensuring(Effect.sync(() => {
           inHand.delete(task.id)
@@ -118,17 +158,26 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
 
   /** Tasks handed over by this process's engine, already leased to us. */
   const handedOver: Array<TaskRow> = []
-  yield* runtime.attachLocalWorker(id, (tasks) => {
-    if (stopping) return
-    handedOver.push(...tasks)
-    wake.openUnsafe()
+  yield* runtime.attachLocalWorker({
+    id,
+    keep,
+    take: (tasks) => {
+      if (stopping) return
+      handedOver.push(...tasks)
+      wake.openUnsafe()
+    }
   })
 
   /** What is due by the engine's clock (a test clock jumps it ahead). */
   const clockNow = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
+  /** Alone, take what is due; beside others, no more than a fair share (the count costs one scan per poll). */
   const claim = (limit: number) =>
-    Effect.flatMap(clockNow, (now) => fromDriver(db, () => db.query<TaskRow>(sql.claim, [id, limit, leaseMs, now])))
+    Effect.flatMap(clockNow, (now) =>
+      fromDriver(db, () =>
+        live <= 1 ? db.query<TaskRow>(sql.claim, [id, limit, leaseMs, now]) : db.query<TaskRow>(sql.claimShare, [id, limit, leaseMs, now, live, inHand.size])
+      )
+    )
 
   const nextWait = Effect.flatMap(clockNow, (now) => fromDriver(db, () => db.query<{ wait_ms: number | null }>(sql.nextDue, [now]))).pipe(
     Effect.map(([row]) => Math.min(pollMs, row?.wait_ms ?? pollMs)),
@@ -157,9 +206,18 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
       )
       yield* dispatch(claimed)
       if (claimed.length === Math.min(free, 100)) continue
-      // A task due now that we could not claim is another worker's: never spin on it.
-      const wait = Math.max(claimed.length === 0 ? 5 : 0, yield* nextWait)
+      // A task due now that we could not claim is another worker's: never spin on it. Beside other
+      // workers, what is left due after our claim is theirs, or ours once work in hand finishes (that wakes us).
+      const due = yield* nextWait
+      const wait = live > 1 && claimed.length > 0 && due === 0 ? pollMs : Math.max(claimed.length === 0 ? 5 : 0, due)
       if (wait > 0 && handedOver.length === 0) yield* wake.await.pipe(Effect.timeoutOption(Duration.millis(wait)))
+    }
+  })
+
+  const presence = Effect.gen(function*() {
+    while (true) {
+      yield* Effect.sleep(Duration.millis(beatMs))
+      yield* beat
     }
   })
 
@@ -173,6 +231,7 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
 
   const looping = yield* Effect.forkDetach(loop)
   const beating = yield* Effect.forkDetach(heartbeat)
+  const present = yield* Effect.forkDetach(presence)
 
   // Graceful stop: claim nothing more, let work in hand finish for a while, then hand the rest back.
   yield* Effect.addFinalizer(() =>
@@ -189,7 +248,10 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
       const left = [...inHand.keys(), ...handedOver.map((task) => task.id)]
       for (const fiber of fibers) yield* Fiber.interrupt(fiber)
       yield* Fiber.interrupt(beating)
+      yield* Fiber.interrupt(present)
       if (left.length > 0) yield* fromDriver(db, () => db.query(sql.release, [id, JSON.stringify(left)])).pipe(Effect.ignore)
+      yield* fromDriver(db, () => db.query(sql.workerStopped, [id, JSON.stringify(counts)])).pipe(Effect.catchCause(() => Effect.void))
+      yield* announce
     })
   )
 

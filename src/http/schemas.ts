@@ -69,7 +69,8 @@ export const historyEntry = {
     type: { type: "string" },
     data: anyJson,
     metadata: { type: "object", additionalProperties: true, description: "correlationId, causationId, actor, …" },
-    time: { type: "string", format: "date-time" }
+    time: { type: "string", format: "date-time" },
+    worker: { type: "string", description: "The worker that ran this activity attempt (activity results and failed attempts)" }
   }
 } as const
 

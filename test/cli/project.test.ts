@@ -6,77 +6,22 @@
  * they print on the database itself; refusals of a missing or wrong config;
  * `orrery init`.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { createServer } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { settings } from "../../src/config.js"
+import { freePort, killAll, type Ran, root, spawnCli } from "../support/cli-process.js"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
-const main = path.join(root, "src/cli/main.ts")
 const tickets = path.join(root, "test/cli/projects/tickets/orrery.config.ts")
-// By path: a run from another working directory must still find tsx.
-const tsx = path.join(root, "node_modules/tsx/dist/loader.mjs")
 
 let tmp: string
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "orrery-project-"))
 })
-const running = new Set<ChildProcess>()
 afterAll(() => {
-  for (const child of running) child.kill("SIGKILL")
+  killAll()
   fs.rmSync(tmp, { recursive: true, force: true })
 })
-
-const baseEnv = () => {
-  const env: Record<string, string | undefined> = { ...process.env }
-  for (const setting of Object.values(settings)) delete env[setting.env]
-  delete env.ORRERY_TOKEN
-  delete env.CI
-  return env
-}
-
-const freePort = () =>
-  new Promise<number>((done, fail) => {
-    const server = createServer()
-    server.once("error", fail)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => done(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
-
-interface Ran {
-  readonly code: number | null
-  readonly stdout: string
-  readonly stderr: string
-}
-
-const spawnCli = (args: ReadonlyArray<string>, env: Record<string, string>, cwd = root) => {
-  const child = spawn(process.execPath, ["--import", tsx, main, ...args], { cwd, env: { ...baseEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] })
-  running.add(child)
-  let stdout = ""
-  let stderr = ""
-  child.stdout!.on("data", (chunk) => (stdout += chunk))
-  child.stderr!.on("data", (chunk) => (stderr += chunk))
-  const exited = new Promise<Ran>((resolve) =>
-    child.on("close", (code) => {
-      running.delete(child)
-      resolve({ code, stdout, stderr })
-    })
-  )
-  const waitFor = (pattern: RegExp) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => (stdout.split("\n").some((line) => pattern.test(line)) ? resolve() : undefined)
-      child.stdout!.on("data", check)
-      check()
-      void exited.then(() => reject(new Error(`exited before printing ${pattern}: ${stdout}${stderr}`)))
-    })
-  return { child, exited, waitFor, stdout: () => stdout }
-}
 
 const orrery = (args: ReadonlyArray<string>, env: Record<string, string> = {}, cwd = root) => spawnCli(args, env, cwd).exited
 

@@ -5,7 +5,9 @@
  * the log from where the previous one stopped (from its head when the server
  * started), so the counters cover every process writing to this database, and
  * cost nothing between scrapes. Gauges (circuits, the task queue, parked
- * events, this process's worker) are read at scrape time.
+ * events, this process's worker) are read at scrape time, and so are the
+ * per-worker counts: every worker keeps its totals in the workers table, so
+ * an API process with no worker of its own reports all of them.
  */
 import { Clock, Effect, Option } from "effect"
 import { monitorEventLoopDelay } from "node:perf_hooks"
@@ -39,6 +41,8 @@ export const makeMetrics = async (run: Runner): Promise<Metrics> => {
   const circuits = makeSeries("orrery_circuit_state", "Circuit breaker state per dependency, 1 for the current state (this process)", "gauge")
   const nextDue = makeSeries("orrery_tasks_next_due_seconds", "Seconds until the next unclaimed task (activity, timer, message) is due; 0 means one is due and waiting now", "gauge")
   const inHand = makeSeries("orrery_worker_tasks_in_hand", "Tasks leased to this process's worker right now", "gauge")
+  const workerTasks = makeSeries("orrery_worker_tasks_total", "Tasks each worker ran, by kind (activity, timer, message, start) and outcome (completed, failed, done, error); as of the worker's last beat, from the workers table", "counter")
+  const workerUp = makeSeries("orrery_worker_up", "1 for a worker that beat lately and has not stopped, 0 for one known but gone", "gauge")
   const tasks = makeSeries("orrery_tasks", "Tasks of every instance by kind and state: scheduled (not yet due), due (unclaimed), late (due over a second ago, unclaimed), leased (a worker holds it)", "gauge")
   const lag = makeSeries("orrery_subscription_lag_events", "Positions the log's head is past each subscription's checkpoint", "gauge")
   const parked = makeSeries("orrery_subscription_parked_events", "Events parked by a failing subscription, by subscription", "gauge")
@@ -109,6 +113,15 @@ export const makeMetrics = async (run: Runner): Promise<Metrics> => {
     for (const count of yield* engine.taskCounts) {
       for (const state of ["scheduled", "due", "late", "leased"] as const) tasks.set({ kind: count.kind, state }, count[state])
     }
+    workerTasks.reset()
+    workerUp.reset()
+    for (const worker of yield* engine.workers) {
+      workerUp.set({ worker: worker.id }, worker.up ? 1 : 0)
+      for (const [key, value] of Object.entries(worker.counts)) {
+        const [kind = key, outcome = ""] = key.split(":")
+        workerTasks.set({ worker: worker.id, kind, outcome }, value)
+      }
+    }
     lag.reset()
     for (const subscription of yield* log.subscriptionLag) lag.set({ subscription: subscription.name }, subscription.behind)
     head.set({}, (yield* log.headCursor).position)
@@ -159,6 +172,8 @@ export const makeMetrics = async (run: Runner): Promise<Metrics> => {
         nextDue,
         tasks,
         inHand,
+        workerTasks,
+        workerUp,
         lag,
         parked,
         head,

@@ -5,7 +5,7 @@
  */
 import { Effect } from "effect"
 import type { FastifyPluginAsync } from "fastify"
-import { Engine } from "../../engine/index.js"
+import { Engine, historyEntryOf } from "../../engine/index.js"
 import { type IntegrityError, InvalidEvent } from "../../log/index.js"
 import type { RouteContext } from "../context.js"
 import { httpError } from "../errors.js"
@@ -141,16 +141,7 @@ export const workflowRoutes: FastifyPluginAsync<{ readonly context: RouteContext
       steps: replayed.steps.map((step) => ({
         step: step.step,
         streamVersion: step.streamVersion,
-        input: {
-          eventId: step.input.eventId,
-          position: step.input.position,
-          streamVersion: step.input.streamVersion,
-          kind: (step.input.metadata.kind as string | undefined) ?? "domain",
-          type: step.input.type,
-          data: step.input.data,
-          metadata: step.input.metadata,
-          time: step.input.recordedAt
-        },
+        input: historyEntryOf(step.input),
         state: step.state,
         context: step.context,
         emitted: step.emitted

@@ -1,0 +1,98 @@
+/**
+ * The `orrery` command as a subprocess for tests (through tsx, so no build is
+ * needed): spawn it, collect its output, wait for a line it prints or for its
+ * end — never for a fixed time, so a slow start-up only makes a test slower.
+ */
+import { type ChildProcess, spawn } from "node:child_process"
+import { createServer } from "node:net"
+import * as path from "node:path"
+import { fileURLToPath } from "node:url"
+import { settings } from "../../src/config.js"
+
+export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
+export const cliMain = path.join(root, "src/cli/main.ts")
+// By path: a run from another working directory must still find tsx.
+const tsx = path.join(root, "node_modules/tsx/dist/loader.mjs")
+
+/** The caller's own Orrery settings must not leak into these runs. */
+export const baseEnv = () => {
+  const env: Record<string, string | undefined> = { ...process.env }
+  for (const setting of Object.values(settings)) delete env[setting.env]
+  delete env.ORRERY_TOKEN
+  delete env.CI
+  return env
+}
+
+/** A port nobody listens on now, on the loopback address. */
+export const freePort = () =>
+  new Promise<number>((done, fail) => {
+    const server = createServer()
+    server.once("error", fail)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => done(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+export interface Ran {
+  readonly code: number | null
+  readonly stdout: string
+  readonly stderr: string
+}
+
+export interface CliProcess {
+  readonly child: ChildProcess
+  readonly exited: Promise<Ran>
+  /** Resolves once stdout has a line matching `pattern`; rejects if the process ends first. */
+  readonly waitFor: (pattern: RegExp) => Promise<void>
+  readonly stdout: () => string
+  readonly stderr: () => string
+}
+
+/** Processes still running: a failed test's leftovers, killed by `killAll`. */
+const running = new Set<ChildProcess>()
+
+/** Starts `orrery <args>` with the base environment plus `env`. */
+export const spawnCli = (args: ReadonlyArray<string>, env: Record<string, string>, cwd = root): CliProcess => {
+  const child = spawn(process.execPath, ["--import", tsx, cliMain, ...args], { cwd, env: { ...baseEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] })
+  running.add(child)
+  let stdout = ""
+  let stderr = ""
+  child.stdout!.on("data", (chunk) => (stdout += chunk))
+  child.stderr!.on("data", (chunk) => (stderr += chunk))
+  const exited = new Promise<Ran>((resolve) =>
+    child.on("close", (code) => {
+      running.delete(child)
+      resolve({ code, stdout, stderr })
+    })
+  )
+  const waitFor = (pattern: RegExp) =>
+    new Promise<void>((resolve, reject) => {
+      const check = () => (stdout.split("\n").some((line) => pattern.test(line)) ? resolve() : undefined)
+      child.stdout!.on("data", check)
+      check()
+      void exited.then(() => reject(new Error(`exited before printing ${pattern}: ${stdout}${stderr}`)))
+    })
+  return { child, exited, waitFor, stdout: () => stdout, stderr: () => stderr }
+}
+
+/** Kills whatever `spawnCli` started and is still running (an afterAll's safety net). */
+export const killAll = () => {
+  for (const child of running) child.kill("SIGKILL")
+}
+
+/** Polls `probe` until it answers something other than undefined, for at most `limitMs`. */
+export const eventually = async <A>(probe: () => Promise<A | undefined>, limitMs: number, what: string): Promise<A> => {
+  const deadline = Date.now() + limitMs
+  let last: unknown
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe()
+      if (value !== undefined) return value
+    } catch (error) {
+      last = error
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  throw new Error(`gave up after ${limitMs} ms waiting for ${what}${last === undefined ? "" : `: ${String(last)}`}`)
+}
