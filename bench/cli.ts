@@ -11,7 +11,7 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
-import { createServer } from "node:net"
+import { freePort } from "../test/support/ports.js"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
@@ -35,16 +35,6 @@ const option = (args: ReadonlyArray<string>, name: string) => {
   const at = args.indexOf(name)
   return at === -1 ? undefined : args[at + 1]
 }
-
-const freePort = () =>
-  new Promise<number>((done, fail) => {
-    const server = createServer()
-    server.once("error", fail)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => done(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 export const run: Benchmark = async ({ args, signal, progress }) => {
   if (!fs.existsSync(main) || !fs.existsSync(config)) throw new Error("no compiled CLI: run npm run build first")

@@ -10,7 +10,7 @@
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
+import { freePort } from "../support/ports.js"
 import { tmpdir } from "node:os"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
@@ -40,16 +40,6 @@ const run = async (command: string, args: ReadonlyArray<string>, cwd: string, ti
 }
 const npm = (args: ReadonlyArray<string>, cwd: string) => run("npm", args, cwd)
 const install = (cwd: string) => npm(["install", "--no-audit", "--no-fund", "--prefer-offline", "--loglevel=error"], cwd)
-
-const freePort = () =>
-  new Promise<number>((done, fail) => {
-    const server = createServer()
-    server.once("error", fail)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => done(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 const children = new Set<ChildProcess>()
 /**

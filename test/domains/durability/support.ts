@@ -7,14 +7,12 @@ import postgres from "postgres"
 import { Effect } from "effect"
 import { createOrrery, type Orrery } from "../../../src/orrery/create-orrery.js"
 import { Database } from "../../../src/log/index.js"
-import { orderDomain } from "../../../sagas/order/index.js"
-import { travelDomain } from "../../../sagas/booking/index.js"
+import { durableDomains } from "./domains.js"
 import { type Driver, postgresUrl } from "../../support/drivers.js"
 import { caughtUp } from "../shop/support.js"
 import { checkInvariants, type Figures } from "./invariants.js"
 
-/** The two domains whose services keep state, with windows long enough never to fire during a test. */
-export const durableDomains = () => [orderDomain({ paymentWindowMs: 600_000 }), travelDomain({ seatHoldMs: 600_000 })]
+export { durableDomains }
 
 /** Where a test's data lives across processes: a PGlite folder, or a Postgres database of its own (Orrery's default schema in it). */
 export interface Place {
@@ -56,7 +54,7 @@ export const verify = async (place: Place): Promise<Figures> => {
   }
 }
 
-export const waitUntil = async <A>(read: () => Promise<A>, done: (value: A) => boolean, timeoutMs: number, what: string): Promise<A> => {
+export const waitUntil = async <A>(read: () => Promise<A>, done: (value: A) => boolean, timeoutMs: number, what: string, everyMs = 100): Promise<A> => {
   const deadline = Date.now() + timeoutMs
   let last: A | undefined
   for (;;) {
@@ -67,7 +65,7 @@ export const waitUntil = async <A>(read: () => Promise<A>, done: (value: A) => b
       // Not there yet (a server restarting): look again.
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last: ${JSON.stringify(last)}`)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
 }
 
