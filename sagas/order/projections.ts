@@ -114,6 +114,7 @@ export const stockProjection = defineProjection({
       sold integer not null default 0
     );
     -- The orders whose reservation the log recorded: a release counts only against one of them.
+    -- (New with the durable services: a database with rows from before it rebuilds once: orrery projections rebuild stock.)
     create table if not exists ${s}.shop_stock_orders (
       order_id text primary key
     );`,
