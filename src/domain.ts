@@ -9,7 +9,7 @@ import { type Effect, Layer } from "effect"
 import type { FastifyInstance } from "fastify"
 import type { Engine } from "./engine/engine.js"
 import type { AnyWorkflow, WorkflowRequirements } from "./engine/workflow.js"
-import type { Queryable } from "./log/index.js"
+import type { Migration, Queryable } from "./log/index.js"
 import type { Projection, Projections } from "./projections/projection.js"
 
 export interface DomainRoutesContext {
@@ -28,8 +28,10 @@ export interface Domain<W extends AnyWorkflow = AnyWorkflow> {
   readonly name: string
   readonly workflows: ReadonlyArray<W>
   readonly projections: ReadonlyArray<Projection>
-  /** The services the activities use; may need the `Database` (state kept beside the log), nothing else. */
+  /** The services the activities use; may need the `Database` and the `OrrerySchema` (state kept beside the log), nothing else. */
   readonly services: Layer.Layer<any, never, any>
+  /** The tables its services keep their state in, created in Orrery's schema when the application starts. */
+  readonly migrations?: ReadonlyArray<Migration>
   readonly routes?: DomainRoutes
   /** Starts a few instances that run to their ends (`orrery demo`, `orrery start --demo`). */
   readonly demo?: Effect.Effect<void, unknown, Engine>
@@ -40,6 +42,12 @@ export interface DomainOptions<W extends AnyWorkflow> {
   readonly workflows: ReadonlyArray<W>
   /** Every service the workflows' activities need (a missing one is a compile error). */
   readonly services?: Layer.Layer<WorkflowRequirements<W>, never, any>
+  /**
+   * SQL migrations for the services' own tables (`{ component, version, name, sql: (schema) => ... }`),
+   * applied once each, in order, in Orrery's schema before the services are built. The same
+   * component and version declared by two domains (a table they share) is applied once.
+   */
+  readonly migrations?: ReadonlyArray<Migration>
   readonly projections?: ReadonlyArray<Projection>
   readonly routes?: DomainRoutes
   readonly demo?: Effect.Effect<void, unknown, Engine>
@@ -62,6 +70,7 @@ export const defineDomain = <W extends AnyWorkflow>(name: string, options: Domai
   workflows: options.workflows,
   projections: options.projections ?? [],
   services: (options.services ?? Layer.empty) as Layer.Layer<any, never, any>,
+  ...(options.migrations === undefined ? {} : { migrations: options.migrations }),
   ...(options.routes === undefined ? {} : { routes: options.routes }),
   ...(options.demo === undefined ? {} : { demo: options.demo })
 })
@@ -90,7 +99,8 @@ export const defineConfig = <W extends AnyWorkflow>(config: OrreryConfig<W>): Or
 /** A config's domains: its own workflows (as the domain "app") first, then the domains it groups. */
 export const domainsOf = (config: OrreryConfig): ReadonlyArray<Domain> => {
   const own = config.workflows ?? []
-  const app = own.length > 0 || config.projections !== undefined || config.routes !== undefined || config.demo !== undefined || config.services !== undefined
+  const app = own.length > 0 || config.projections !== undefined || config.routes !== undefined || config.demo !== undefined || config.services !== undefined ||
+      config.migrations !== undefined
     ? [defineDomain("app", { ...config, workflows: own })]
     : []
   return [...app, ...(config.domains ?? [])]

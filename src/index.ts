@@ -75,7 +75,7 @@ export { durationSetting, integerSetting, readSettings, refuseSetting, SettingEr
 
 // -- Running it in your own process ----------------------------------------------------
 export { createOrrery, type CreateOrreryOptions, type DatabaseChoice, type Orrery } from "./orrery/create-orrery.js"
-export type { ApplicationServices } from "./orrery/application.js"
+export { domainServicesLayer, type ApplicationServices } from "./orrery/application.js"
 
 // -- Read models ------------------------------------------------------------------------
 export { defineProjection, Projections, type Projection } from "./projections/projection.js"
@@ -108,4 +108,4 @@ export { checkup, type Check, type CheckLevel, type Checkup } from "./engine/che
 
 // -- For Effect users: the engine as services and Layers --------------------------------
 export { Engine, OrrerySchema, orreryLayer, type OrreryOptions } from "./engine/index.js"
-export { Database, layerPglite, layerPostgres, type PgliteOptions, type PostgresOptions, type Queryable } from "./log/index.js"
+export { Database, layerPglite, layerPostgres, type DatabaseShape, type Migration, type PgliteOptions, type PostgresOptions, type Queryable } from "./log/index.js"

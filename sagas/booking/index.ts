@@ -1,8 +1,9 @@
 /**
  * Travel as a Domain: the `booking` saga, the `bookings` and `flight-seats`
- * read models, the in-process SeatInventory / Payments / Ticketing, the read
- * routes (GET /flights/search, /flights/offers/:offerId, /bookings?userId=,
- * /bookings/:bookingId) over the deterministic offer generator, and a demo.
+ * read models, the SeatInventory / Payments / Ticketing (their state in tables
+ * of the same database), the read routes (GET /flights/search,
+ * /flights/offers/:offerId, /bookings?userId=, /bookings/:bookingId) over the
+ * deterministic offer generator, and a demo.
  *
  * Settings (environment): ORRERY_SEAT_HOLD (default 15m).
  */
@@ -11,7 +12,7 @@ import { type BookingConfig, bookingSettings } from "./config.js"
 import { makeBookingDemo } from "./demo.js"
 import { bookingsProjection, flightSeatsProjection } from "./projections.js"
 import { travelRoutes } from "./routes.js"
-import { inProcessServices } from "./services.js"
+import { durableServices, travelMigrations } from "./services.js"
 import { makeBookingWorkflow } from "./workflow.js"
 
 export * from "./config.js"
@@ -23,7 +24,7 @@ export { findOffer, searchFlights, travelRoutes, type OfferView, type SearchQuer
 export {
   FlightDeparted,
   HoldClosed,
-  inProcessServices,
+  durableServices,
   makePayments,
   makeSeatInventory,
   makeTicketing,
@@ -33,6 +34,8 @@ export {
   SeatInventory,
   SoldOut,
   Ticketing,
+  travelMigration,
+  travelMigrations,
   UnknownOffer
 } from "./services.js"
 export { bookingKey, makeBookingWorkflow } from "./workflow.js"
@@ -44,7 +47,8 @@ export const travelDomain = (overrides: Partial<BookingConfig> = {}): Domain => 
     name: "travel",
     workflows: [makeBookingWorkflow(config)],
     projections: [bookingsProjection, flightSeatsProjection],
-    services: inProcessServices,
+    services: durableServices,
+    migrations: travelMigrations,
     routes: travelRoutes,
     demo: makeBookingDemo(config)
   }

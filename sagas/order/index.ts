@@ -1,6 +1,6 @@
 /**
  * The shop's `order` saga as a Domain: the workflow, the `orders` and `stock`
- * read models, the in-process Inventory / Payments / Shipping, the read routes
+ * read models, the Inventory / Payments / Shipping (their state in tables of the same database), the read routes
  * (GET /orders/:orderId, /orders, /stock/:sku, /stock) and a demo.
  *
  * Settings (environment): ORRERY_PAYMENT_WINDOW (default 15m).
@@ -10,7 +10,7 @@ import { type OrderConfig, orderSettings } from "./config.js"
 import { orderDemo } from "./demo.js"
 import { ordersProjection, stockProjection } from "./projections.js"
 import { orderRoutes } from "./routes.js"
-import { inProcessServices } from "./services.js"
+import { durableServices, shopMigrations } from "./services.js"
 import { makeOrderWorkflow } from "./workflow.js"
 
 export * from "./config.js"
@@ -22,7 +22,7 @@ export { orderRoutes } from "./routes.js"
 export {
   Inventory,
   initialStock,
-  inProcessServices,
+  durableServices,
   makeInventory,
   makePayments,
   makeShipping,
@@ -32,7 +32,9 @@ export {
   PaymentUnavailable,
   ReservationClosed,
   ShipmentCancelled,
-  Shipping
+  Shipping,
+  shopMigration,
+  shopMigrations
 } from "./services.js"
 export { makeOrderWorkflow, orderKey } from "./workflow.js"
 
@@ -43,7 +45,8 @@ export const orderDomain = (overrides: Partial<OrderConfig> = {}): Domain => {
     name: "order",
     workflows: [makeOrderWorkflow(config)],
     projections: [ordersProjection, stockProjection],
-    services: inProcessServices,
+    services: durableServices,
+    migrations: shopMigrations,
     routes: orderRoutes,
     demo: orderDemo
   }

@@ -112,16 +112,28 @@ export const stockProjection = defineProjection({
       initial integer not null,
       reserved integer not null default 0,
       sold integer not null default 0
+    );
+    -- The orders whose reservation the log recorded: a release counts only against one of them.
+    -- (New with the durable services: a database with rows from before it rebuilds once: orrery projections rebuild stock.)
+    create table if not exists ${s}.shop_stock_orders (
+      order_id text primary key
     );`,
-  reset: (s) => `delete from ${s}.shop_stock;`,
+  reset: (s) => `delete from ${s}.shop_stock; delete from ${s}.shop_stock_orders;`,
   apply: async (tx, s, event) => {
     const items = (event.data as { items: ReadonlyArray<StockLine> }).items
+    const orderId = orderIdOf(event) ?? event.streamId
     switch (event.type) {
       case "order.stock_reserved":
+        await tx.query(`insert into ${s}.shop_stock_orders (order_id) values ($1) on conflict do nothing`, [orderId])
         return moveStock(tx, s, items, 1, 0)
-      case "stock.released":
-        return moveStock(tx, s, items, -1, 0)
+      case "stock.released": {
+        // An order cancelled while its reservation was in flight releases units the log never saw reserved
+        // (the reservation landed, its answer came too late): those moved nothing here, so nothing goes back.
+        const recorded = await tx.query(`delete from ${s}.shop_stock_orders where order_id = $1 returning order_id`, [orderId])
+        return recorded.length === 0 ? undefined : moveStock(tx, s, items, -1, 0)
+      }
       case "order.shipped":
+        await tx.query(`delete from ${s}.shop_stock_orders where order_id = $1`, [orderId])
         return moveStock(tx, s, items, -1, 1)
     }
   }

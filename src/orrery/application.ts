@@ -4,12 +4,12 @@
  * database. `orrery start` and `orrery worker`, `createOrrery` and the test
  * kit all compose it here, so that they run the same thing.
  */
-import { Layer } from "effect"
+import { Effect, Layer } from "effect"
 import type { CircuitBreaker, CircuitBreakerOptions } from "../activities/circuit-breaker.js"
 import type { Domain } from "../domain.js"
-import { type Engine, type EngineRuntime, type OrrerySchema, orreryLayer, type WorkflowRegistry } from "../engine/index.js"
+import { type Engine, type EngineRuntime, OrrerySchema, orreryLayer, type WorkflowRegistry } from "../engine/index.js"
 import type { WorkerOptions } from "../engine/worker.js"
-import type { Database, EventLog } from "../log/index.js"
+import { Database, type EventLog, type Migration, migrate } from "../log/index.js"
 import { type Projections, projectionsLayer } from "../projections/projection.js"
 
 /** The Postgres schema Orrery keeps its tables in, unless told otherwise. */
@@ -31,12 +31,67 @@ export interface ApplicationOptions {
 /** The services an application provides to whoever runs Effects in it (HTTP handlers, clients, Effect users). */
 export type ApplicationServices = Engine | EngineRuntime | EventLog | WorkflowRegistry | Database | CircuitBreaker | Projections | OrrerySchema
 
-export const applicationLayer = (options: ApplicationOptions): Layer.Layer<ApplicationServices, unknown> => {
-  const schema = options.schema ?? defaultSchema
-  const services = options.domains.reduce(
+/** A domain declared a migration Orrery cannot apply (a reserved component, or a version claimed twice). */
+export class DomainMigrationError extends Error {
+  readonly _tag = "DomainMigrationError"
+}
+
+/** The components whose versions Orrery itself keeps. */
+const reservedComponents = new Set(["log", "engine"])
+
+/**
+ * The domains' migrations in the order they are declared, each component and
+ * version once: two domains that share a table (the test payment provider)
+ * both declare its migration, and it is applied once.
+ */
+export const domainMigrations = (domains: ReadonlyArray<Domain>): ReadonlyArray<Migration> => {
+  const seen = new Map<string, { readonly domain: string; readonly migration: Migration }>()
+  const ordered: Array<Migration> = []
+  for (const domain of domains) {
+    for (const migration of domain.migrations ?? []) {
+      if (reservedComponents.has(migration.component)) {
+        throw new DomainMigrationError(`domain ${domain.name}: the migration component "${migration.component}" is Orrery's own; name yours after your domain`)
+      }
+      const id = `${migration.component}@${migration.version}`
+      const earlier = seen.get(id)
+      if (earlier === undefined) {
+        seen.set(id, { domain: domain.name, migration })
+        ordered.push(migration)
+      } else if (earlier.migration !== migration && earlier.migration.sql("s") !== migration.sql("s")) {
+        throw new DomainMigrationError(`domains ${earlier.domain} and ${domain.name} both declare ${migration.component} version ${migration.version}, with different SQL`)
+      }
+    }
+  }
+  return ordered
+}
+
+/**
+ * The domains' services over the database: their migrations applied first (in
+ * `schema`, beside the log), then their Layers built with the `Database` and
+ * the `OrrerySchema`, so that a service can keep its state in its own tables.
+ */
+export const domainServicesLayer = (domains: ReadonlyArray<Domain>, schema: string): Layer.Layer<any, unknown, Database> => {
+  const services = domains.reduce(
     (merged, domain) => Layer.merge(merged, domain.services) as Layer.Layer<any, never, any>,
     Layer.empty as unknown as Layer.Layer<any, never, any>
   )
+  const migrated = Layer.effectDiscard(
+    Effect.gen(function*() {
+      const migrations = yield* Effect.try({ try: () => domainMigrations(domains), catch: (error) => error })
+      if (migrations.length === 0) return
+      const db = yield* Database
+      yield* Effect.tryPromise({
+        try: () => migrate(db, schema, migrations),
+        catch: (error) => new DomainMigrationError(`applying the domains' migrations in ${db.location} failed: ${String(error)}`)
+      })
+    })
+  )
+  return services.pipe(Layer.provide(Layer.merge(Layer.succeed(OrrerySchema, { name: schema }), migrated)))
+}
+
+export const applicationLayer = (options: ApplicationOptions): Layer.Layer<ApplicationServices, unknown> => {
+  const schema = options.schema ?? defaultSchema
+  const services = domainServicesLayer(options.domains, schema)
   const orrery = orreryLayer({
     workflows: options.domains.flatMap((domain) => domain.workflows),
     schema,
@@ -47,7 +102,7 @@ export const applicationLayer = (options: ApplicationOptions): Layer.Layer<Appli
   const projections = projectionsLayer(options.projections ? options.domains.flatMap((domain) => domain.projections) : [], schema)
   return projections.pipe(
     Layer.provideMerge(orrery as Layer.Layer<any, any, any>),
-    // Domain services may keep their state in the same database (seat holds, stock).
+    // Domain services keep their state in the same database (seat holds, stock, payments).
     Layer.provideMerge(services),
     Layer.provideMerge(options.database)
   ) as Layer.Layer<ApplicationServices, unknown>

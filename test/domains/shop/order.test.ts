@@ -121,7 +121,7 @@ describe.each(drivers)("order saga on %s", (driver) => {
       charge: () => Effect.fail(new PaymentUnavailable({ reason: "gateway down" })),
       refund: () => Effect.succeed({ refunded: false, refundId: null, amount: null })
     })
-    const services = Layer.mergeAll(Layer.sync(Inventory, () => makeInventory()), down, Layer.sync(Shipping, () => makeShipping()))
+    const services = Layer.mergeAll(Layer.effect(Inventory, makeInventory()), down, Layer.effect(Shipping, makeShipping))
     await withDomains(driver, [domain], () =>
       Effect.gen(function*() {
         const engine = yield* Engine
@@ -183,7 +183,7 @@ describe.each(drivers)("order saga on %s", (driver) => {
       createShipment: () => Effect.never,
       cancelShipment: ({ key }) => Effect.sync(() => void cancelled.push(key)).pipe(Effect.as({ cancelled: true }))
     })
-    const services = Layer.mergeAll(Layer.sync(Inventory, () => makeInventory()), Layer.sync(Payments, () => makePayments()), slowCarrier)
+    const services = Layer.mergeAll(Layer.effect(Inventory, makeInventory()), Layer.effect(Payments, makePayments), slowCarrier)
     await withDomains(driver, [domain], (schema) =>
       Effect.gen(function*() {
         const engine = yield* Engine

@@ -8,6 +8,7 @@ import { Database, EventLog } from "../../../src/log/index.js"
 import { Projections } from "../../../src/projections/projection.js"
 import { orreryLayer } from "../../../src/engine/index.js"
 import { projectionsLayer } from "../../../src/projections/projection.js"
+import { domainServicesLayer } from "../../../src/orrery/application.js"
 import { databaseLayer, type Driver, freshSchema } from "../../support/drivers.js"
 import { until } from "../../support/engine.js"
 
@@ -52,7 +53,9 @@ export const caughtUp = (schema: string) =>
 /**
  * Runs `body` against an Orrery with the domains' workflows, services and
  * projections on `driver` — `withOrrery` (test/support/engine.ts), except that
- * the body can also reach the `Database`, to read the read models' tables.
+ * the body can also reach the `Database`, to read the read models' and the
+ * services' tables. `services` replaces the domains' services (their
+ * migrations are still applied).
  */
 export const withDomains = <A, E>(
   driver: Driver,
@@ -70,8 +73,14 @@ export const withDomains = <A, E>(
         worker: { drainMs: 200 }
       })
     ),
+    // The domains' services over the same database: their migrations applied in this schema first.
+    Layer.provideMerge(
+      domainServicesLayer(
+        options.services === undefined ? domains : domains.map((domain, index) => ({ ...domain, services: index === 0 ? options.services! : (Layer.empty as unknown as Domain["services"]) })),
+        schema
+      )
+    ),
     Layer.provideMerge(databaseLayer(driver, schema)),
-    Layer.provide(options.services ?? Layer.mergeAll(...(domains.map((domain) => domain.services) as [Domain["services"]]))),
     Layer.orDie
   ) as Layer.Layer<any, never, never>
   return Effect.runPromise(Effect.scoped(body(schema).pipe(Effect.provide(orrery))) as Effect.Effect<A, E, never>)
@@ -106,3 +115,14 @@ export const replays = (type: string, id: string, machine: AnyStateMachine) =>
     if (Result.isFailure(replayed)) return yield* Effect.die(replayed.failure)
     return replayed.success.snapshot?.value
   })
+
+/**
+ * Runs `body` with the domains' services alone (no engine) over a fresh schema
+ * of `driver`, their migrations applied: for testing a service's operations
+ * directly. The body can reach the `Database` to read the services' tables.
+ */
+export const withServices = <A, E>(driver: Driver, domains: ReadonlyArray<Domain>, body: (schema: string) => Effect.Effect<A, E, any>): Promise<A> => {
+  const schema = freshSchema()
+  const layer = domainServicesLayer(domains, schema).pipe(Layer.provideMerge(databaseLayer(driver, schema)), Layer.orDie) as Layer.Layer<any, never, never>
+  return Effect.runPromise(Effect.scoped(body(schema).pipe(Effect.provide(layer))) as Effect.Effect<A, E, never>)
+}

@@ -261,9 +261,9 @@ describe.each(drivers)("booking saga on %s", (driver) => {
     // An inventory whose one offer always leaves 4 s from now.
     const soon = offerById(withSeats(1).id)!
     const services = Layer.mergeAll(
-      Layer.sync(SeatInventory, () => makeSeatInventory((id) => (id === soon.id ? { ...soon, departure: new Date(Date.now() + 4_000).toISOString() } : undefined))),
-      Layer.sync(Payments, () => makePayments()),
-      Layer.sync(Ticketing, () => makeTicketing())
+      Layer.effect(SeatInventory, makeSeatInventory((id) => (id === soon.id ? { ...soon, departure: new Date(Date.now() + 4_000).toISOString() } : undefined))),
+      Layer.effect(Payments, makePayments),
+      Layer.effect(Ticketing, makeTicketing)
     )
     const travel = travelDomain({ seatHoldMs: 60_000 })
     await withDomains(driver, [travel], () =>

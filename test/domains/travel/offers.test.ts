@@ -1,15 +1,19 @@
-/** The offer generator, money, settings and the in-process services, without a database. */
+/** The offer generator, money and settings, and the travel services over their tables on both drivers. */
 import { parseDuration, readSettings } from "orrery"
 import { Effect, Exit } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   bookingSettings,
   generateOffers,
-  makePayments,
-  makeSeatInventory,
   offerById,
-  totalPrice
+  Payments,
+  SeatInventory,
+  Ticketing,
+  totalPrice,
+  travelDomain
 } from "../../../sagas/booking/index.js"
+import { drivers } from "../../support/drivers.js"
+import { rows, withServices } from "./support.js"
 
 describe("offer generator", () => {
   it("is deterministic, and an offer id names its offer", () => {
@@ -56,44 +60,64 @@ describe("settings", () => {
   })
 })
 
-describe("in-process services", () => {
-  it("the seat inventory never sells a seat twice, however many holds race", async () => {
-    const inventory = makeSeatInventory()
-    const offer = generateOffers("PAR", "LON", "2030-01-15").find((o) => o.seats >= 3)!
-    const holds = await Effect.runPromise(
-      Effect.all(
-        Array.from({ length: 20 }, (_, i) => Effect.exit(inventory.hold({ key: `k${i}`, offerId: offer.id, seats: 1, holdMs: 60_000 }))),
-        { concurrency: "unbounded" }
-      )
-    )
-    expect(holds.filter(Exit.isSuccess)).toHaveLength(offer.seats)
-    expect(await Effect.runPromise(inventory.seatsLeft(offer.id))).toBe(0)
-    // The same key gives back the same hold; a released key is closed.
-    const again = await Effect.runPromise(Effect.exit(inventory.hold({ key: "k0", offerId: offer.id, seats: 1, holdMs: 60_000 })))
-    expect(Exit.isSuccess(again) || JSON.stringify(again).includes("SoldOut")).toBe(true)
-    const winner = holds.findIndex(Exit.isSuccess)
-    expect(await Effect.runPromise(inventory.release({ key: `k${winner}` }))).toEqual({ seats: 1 })
-    expect(await Effect.runPromise(inventory.release({ key: `k${winner}` }))).toEqual({ seats: 0 })
-    expect(await Effect.runPromise(inventory.seatsLeft(offer.id))).toBe(1)
-    const closed = await Effect.runPromise(Effect.exit(inventory.hold({ key: `k${winner}`, offerId: offer.id, seats: 1, holdMs: 60_000 })))
-    expect(JSON.stringify(closed)).toContain("HoldClosed")
-  })
+describe.each(drivers)("durable services on %s", (driver) => {
+  const travel = travelDomain()
+  const exit = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.exit(effect)
 
-  it("payments follow the test cards and are idempotent by key", async () => {
-    const payments = makePayments()
-    const run = <A, E>(effect: Effect.Effect<A, E>) => Effect.runPromise(Effect.exit(effect))
-    const first = await run(payments.capture({ key: "a", amount: "10.5", token: "tok_visa" }))
-    expect(first).toEqual(Exit.succeed({ chargeId: expect.stringMatching(/^ch_/), amount: "10.50" }))
-    expect(await run(payments.capture({ key: "a", amount: "10.5", token: "tok_visa" }))).toEqual(first)
-    expect(JSON.stringify(await run(payments.capture({ key: "b", amount: "1", token: "tok_declined" })))).toContain("PaymentDeclined")
-    const flaky = [await run(payments.capture({ key: "c", amount: "1", token: "tok_flaky" })), await run(payments.capture({ key: "c", amount: "1", token: "tok_flaky" })), await run(payments.capture({ key: "c", amount: "1", token: "tok_flaky" }))]
-    expect(flaky.map((exit) => exit._tag)).toEqual(["Failure", "Failure", "Success"])
-    const timeout = await Effect.runPromise(Effect.exit(payments.capture({ key: "d", amount: "1", token: "tok_timeout" }).pipe(Effect.timeout("50 millis"))))
-    expect(JSON.stringify(timeout)).toContain("TimeoutError")
-    // A refund closes the key: a capture still in flight cannot land afterwards.
-    expect(await Effect.runPromise(payments.refund({ key: "d" }))).toEqual({ refunded: false, refundId: null, amount: null })
-    expect(JSON.stringify(await run(payments.capture({ key: "d", amount: "1", token: "tok_visa" })))).toContain("voided")
-    expect(await Effect.runPromise(payments.refund({ key: "a" }))).toEqual({ refunded: true, refundId: expect.stringMatching(/^re_/), amount: "10.50" })
-    expect(await Effect.runPromise(payments.refund({ key: "a" }))).toEqual({ refunded: true, refundId: expect.stringMatching(/^re_/), amount: "10.50" })
-  })
+  it("the seat inventory never sells a seat twice, however many holds race", () =>
+    withServices(driver, [travel], (schema) =>
+      Effect.gen(function*() {
+        const inventory = yield* SeatInventory
+        const offer = generateOffers("PAR", "LON", "2030-01-15").find((o) => o.seats >= 3)!
+        const holds = yield* Effect.all(
+          Array.from({ length: 20 }, (_, i) => exit(inventory.hold({ key: `k${i}`, offerId: offer.id, seats: 1, holdMs: 60_000 }))),
+          { concurrency: "unbounded" }
+        )
+        expect(holds.filter(Exit.isSuccess)).toHaveLength(offer.seats)
+        expect(holds.filter(Exit.isFailure).every((e) => JSON.stringify(e).includes("SoldOut"))).toBe(true)
+        expect(yield* inventory.seatsLeft(offer.id)).toBe(0)
+        // The same key gives back the same hold, even sold out.
+        const winner = holds.findIndex(Exit.isSuccess)
+        expect(yield* exit(inventory.hold({ key: `k${winner}`, offerId: offer.id, seats: 1, holdMs: 60_000 }))).toEqual(holds[winner])
+        yield* inventory.confirm({ key: `k${winner}` })
+        yield* inventory.confirm({ key: `k${winner}` })
+        // Released once: asked again (a retry after a crash), the same answer and no second movement.
+        yield* Effect.all(Array.from({ length: 4 }, () => inventory.release({ key: `k${winner}` })), { concurrency: "unbounded" })
+        expect(yield* inventory.release({ key: `k${winner}` })).toEqual({ seats: 1 })
+        expect(yield* inventory.seatsLeft(offer.id)).toBe(1)
+        expect(JSON.stringify(yield* exit(inventory.hold({ key: `k${winner}`, offerId: offer.id, seats: 1, holdMs: 60_000 })))).toContain("HoldClosed")
+        expect(JSON.stringify(yield* exit(inventory.confirm({ key: `k${winner}` })))).toContain("HoldClosed")
+        expect(yield* rows(`select capacity, held, sold from ${schema}.travel_seats where offer_id = $1`, [offer.id])).toEqual([
+          { capacity: offer.seats, held: offer.seats - 1, sold: 0 }
+        ])
+        expect(JSON.stringify(yield* exit(inventory.hold({ key: "u", offerId: "PAR-LON-20300115-99", seats: 1, holdMs: 1 })))).toContain("UnknownOffer")
+        expect(yield* inventory.seatsLeft("PAR-LON-20300115-99")).toBeUndefined()
+      })
+    ))
+
+  it("payments follow the test cards and are idempotent by key; tickets are issued once", () =>
+    withServices(driver, [travel], () =>
+      Effect.gen(function*() {
+        const payments = yield* Payments
+        const first = yield* exit(payments.capture({ key: "a", amount: "10.5", token: "tok_visa" }))
+        expect(first).toEqual(Exit.succeed({ chargeId: expect.stringMatching(/^ch_/), amount: "10.50" }))
+        expect(yield* exit(payments.capture({ key: "a", amount: "10.5", token: "tok_visa" }))).toEqual(first)
+        expect(JSON.stringify(yield* exit(payments.capture({ key: "b", amount: "1", token: "tok_declined" })))).toContain("PaymentDeclined")
+        const timeout = yield* exit(payments.capture({ key: "d", amount: "1", token: "tok_timeout" }).pipe(Effect.timeout("50 millis")))
+        expect(JSON.stringify(timeout)).toContain("TimeoutError")
+        // A refund closes the key: a capture still in flight cannot land afterwards.
+        expect(yield* payments.refund({ key: "d" })).toEqual({ refunded: false, refundId: null, amount: null })
+        expect(JSON.stringify(yield* exit(payments.capture({ key: "d", amount: "1", token: "tok_visa" })))).toContain("voided")
+        const refund = { refunded: true, refundId: expect.stringMatching(/^re_/), amount: "10.50" }
+        expect(yield* payments.refund({ key: "a" })).toEqual(refund)
+        expect(yield* payments.refund({ key: "a" })).toEqual(refund)
+        const ticketing = yield* Ticketing
+        const tickets = yield* Effect.all(Array.from({ length: 4 }, () => ticketing.issue({ key: "t", offerId: "x", passengers: 1, email: "a@b.c" })), { concurrency: "unbounded" })
+        expect(new Set(tickets.map((t) => t.ticketNumber)).size).toBe(1)
+        expect(tickets[0]!.ticketNumber).toMatch(/^\d{13}$/)
+        expect(yield* ticketing.void({ key: "t" })).toEqual({ voided: true })
+        expect(yield* ticketing.void({ key: "t" })).toEqual({ voided: true })
+        expect(yield* ticketing.void({ key: "none" })).toEqual({ voided: false })
+      })
+    ))
 })
