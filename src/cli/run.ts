@@ -39,6 +39,7 @@ export const runEffect = (program: Effect.Effect<void, unknown>, logLevel: LogLe
     const now = performance.now()
     if (firstAt === undefined) {
       firstAt = now
+      if (runsUntilStopped) say(`stopping (${signal} again ends at once)`)
       stop.abort()
       // Unref'd: a stop that finishes in time exits through the observer below, not through this.
       setTimeout(() => {

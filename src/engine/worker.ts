@@ -199,7 +199,8 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
         Effect.catch((error) => {
           failures++
           return Effect.logWarning(`worker ${id} cannot claim tasks: ${error.message}`).pipe(
-            Effect.andThen(Effect.sleep(Duration.millis(Math.min(30_000, 100 * 2 ** Math.min(failures, 9))))),
+            // Backs off up to 5 s, but work handed over (or announced) ends the wait: the database answered someone, so try again.
+            Effect.andThen(wake.await.pipe(Effect.timeoutOption(Duration.millis(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)))))),
             Effect.as([] as Array<TaskRow>)
           )
         })

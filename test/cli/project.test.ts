@@ -34,6 +34,30 @@ const oneLine = (ran: Ran, code: number) => {
   return lines[0]!
 }
 
+describe("stopping", () => {
+  it("a stop waits for work in hand; a second SIGTERM ends the process at once, saying so", async () => {
+    const port = await freePort()
+    const url = `http://127.0.0.1:${port}`
+    const env = { ORRERY_DATA_DIR: path.join(tmp, "stuck-data"), ORRERY_CONFIG: path.join(root, "test/cli/projects/stuck/orrery.config.ts") }
+    const server = spawnCli(["start", "--port", String(port)], env)
+    await server.waitFor(/^running/)
+    const started = await fetch(`${url}/workflows/stuck`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ id: "s-1", input: {} }) })
+    expect(started.status).toBe(201)
+    // The activity is in the worker's hands (it never ends), so the stop must wait for the drain.
+    for (let held = false; !held; ) {
+      const pending = (await (await fetch(`${url}/workflows/stuck/s-1/pending`)).json()) as { items: Array<{ lockedBy: string | null }> }
+      held = pending.items.some((task) => task.lockedBy !== null)
+    }
+    server.child.kill("SIGTERM")
+    await server.waitFor(/^stopping/)
+    server.child.kill("SIGTERM")
+    const ran = await server.exited
+    expect(ran.code).toBe(1)
+    expect(ran.stderr).toContain("SIGTERM again: ending now, without finishing the stop")
+    expect(ran.stdout).not.toMatch(/\nstopped\n$/)
+  }, 120_000)
+})
+
 describe("a project's own workflows", () => {
   const dataDir = () => path.join(tmp, "tickets-data")
   const env = () => ({ ORRERY_DATA_DIR: dataDir(), ORRERY_CONFIG: tickets })

@@ -7,7 +7,7 @@
  * once, every reservation of a cancelled order released once.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { freePort } from "../../support/ports.js"
+import { freePort } from "../../support/cli-process.js"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { describe, expect, it } from "vitest"
