@@ -95,7 +95,7 @@ export {
   NothingToRetry,
   WorkflowNotFound
 } from "./engine/errors.js"
-export { IntegrityError, InvalidEvent, StoreUnavailable, VersionConflict } from "./log/index.js"
+export { IntegrityError, InvalidCursor, InvalidEvent, StoreUnavailable, VersionConflict } from "./log/index.js"
 export { CircuitOpen } from "./activities/circuit-breaker.js"
 export { ResultTimeout, WorkflowCancelled, WorkflowFailed } from "./client/errors.js"
 export type { CallOptions, InstancePage, OrreryClient, ResultOptions, StartedHandle, StartOptions, WorkflowHandle, WorkflowView } from "./client/types.js"

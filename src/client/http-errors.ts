@@ -17,7 +17,7 @@ import {
   NothingToRetry,
   WorkflowNotFound
 } from "../engine/errors.js"
-import { InvalidEvent, StoreUnavailable } from "../log/errors.js"
+import { InvalidCursor, InvalidEvent, StoreUnavailable } from "../log/errors.js"
 
 /**
  * The server answered with an error that is not one of the engine's: 401
@@ -57,6 +57,7 @@ export type EngineRefusal =
   | NothingToRetry
   | InstanceBusy
   | InvalidEvent
+  | InvalidCursor
   | StoreUnavailable
 
 /** Everything a call of the HTTP client may reject with (`result()` adds `WorkflowFailed`, `WorkflowCancelled`, `ResultTimeout`). */
@@ -83,6 +84,7 @@ const rebuild: Readonly<Record<string, (details: Record<string, unknown>, body: 
   EventNotAccepted: (d, body) =>
     new EventNotAccepted({ eventType: d.eventType as string, state: d.state ?? body.state, accepted: (d.accepted ?? body.accepted) as ReadonlyArray<string> }),
   InvalidEvent: (d) => new InvalidEvent({ eventType: d.eventType as string, field: d.field as string, reason: d.reason as string }),
+  InvalidCursor: (d) => new InvalidCursor({ cursor: d.cursor as string }),
   // The server never says where its database is: the location a client can name is the server.
   StoreUnavailable: (_d, body, server) => new StoreUnavailable({ location: server, message: String(body.message ?? "the database is unavailable") })
 }

@@ -10,6 +10,7 @@ import type { AnyMachineSnapshot } from "xstate"
 import {
   Database,
   EventLog,
+  InvalidCursor,
   InvalidEvent,
   type IntegrityError,
   type EventMetadata,
@@ -135,7 +136,7 @@ export interface EngineShape {
     instanceId: string,
     options?: CallOptions
   ) => Effect.Effect<InstanceView, WorkflowNotFound | InstanceNotFound | NothingToRetry | EngineError>
-  readonly list: (filter?: ListFilter) => Effect.Effect<{ readonly items: ReadonlyArray<InstanceView>; readonly nextCursor: string | null }, EngineError | InvalidEvent>
+  readonly list: (filter?: ListFilter) => Effect.Effect<{ readonly items: ReadonlyArray<InstanceView>; readonly nextCursor: string | null }, EngineError | InvalidEvent | InvalidCursor>
   readonly history: (workflowType: string, instanceId: string) => Effect.Effect<ReadonlyArray<HistoryEntry>, InstanceNotFound | EngineError | InvalidEvent | IntegrityError>
   /** Every instance's tasks, counted by kind and state (metrics). */
   readonly taskCounts: Effect.Effect<ReadonlyArray<TaskCount>, EngineError>
@@ -915,7 +916,7 @@ const make = Effect.fnUntraced(function*(options: EngineOptions) {
         let after: [string, string, string] | [null, null, null] = [null, null, null]
         if (filter.cursor !== undefined) {
           const parsed = parseCursor(filter.cursor)
-          if (parsed === undefined) return yield* new InvalidEvent({ eventType: "list", field: "cursor", reason: "is not a cursor this server gave out" })
+          if (parsed === undefined) return yield* new InvalidCursor({ cursor: filter.cursor })
           after = parsed
         }
         for (const [field, value] of [["type", filter.type], ["status", filter.status], ["state", filter.state]] as const) {

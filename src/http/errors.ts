@@ -40,6 +40,7 @@ const engineStatus: Readonly<Record<string, number>> = {
   NothingToRetry: 409,
   InstanceBusy: 409,
   InvalidEvent: 400,
+  InvalidCursor: 400,
   StoreUnavailable: 503
 }
 

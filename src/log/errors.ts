@@ -17,6 +17,15 @@ export class VersionConflict extends Schema.TaggedError<VersionConflict>()("Vers
   }
 }
 
+/** A paging cursor the server never gave out (or one that no longer reads as one); nothing was read. */
+export class InvalidCursor extends Schema.TaggedError<InvalidCursor>()("InvalidCursor", {
+  cursor: Schema.String
+}) {
+  override get message() {
+    return `${JSON.stringify(this.cursor.length > 80 ? `${this.cursor.slice(0, 80)}…` : this.cursor)} is not a cursor this server gave out; pass the one the previous page returned`
+  }
+}
+
 /** A payload does not match its event type's schema; nothing was written (or, on read, the stored row no longer decodes). */
 export class InvalidEvent extends Schema.TaggedError<InvalidEvent>()("InvalidEvent", {
   eventType: Schema.String,

@@ -1,6 +1,6 @@
 /** The event log's public API. */
 export { Database, StoreUnavailable, maskUrl, type DatabaseShape, type Queryable } from "./database.js"
-export { EventIdInUse, IntegrityError, InvalidEvent, VersionConflict, type ExpectedVersion } from "./errors.js"
+export { EventIdInUse, IntegrityError, InvalidCursor, InvalidEvent, VersionConflict, type ExpectedVersion } from "./errors.js"
 export {
   EventLog,
   layer,

@@ -27,6 +27,9 @@ export interface LogCursor {
   readonly position: number
 }
 
+/** Postgres's bigint, the type of transaction ids and positions. */
+const maxBigint = 2n ** 63n - 1n
+
 export const LogCursor = {
   start: { transactionId: "0", position: 0 } as LogCursor,
   after: (event: Pick<RecordedEvent, "transactionId" | "position">): LogCursor => ({
@@ -35,9 +38,11 @@ export const LogCursor = {
   }),
   /** `"<transactionId>.<position>"`, for URLs and files. */
   format: (cursor: LogCursor): string => `${cursor.transactionId}.${cursor.position}`,
+  /** Undefined for anything `format` could not have written, numbers past Postgres's bigint included. */
   parse: (text: string): LogCursor | undefined => {
     const match = /^(\d{1,20})\.(\d{1,16})$/.exec(text)
-    return match === null ? undefined : { transactionId: match[1]!, position: Number(match[2]) }
+    if (match === null || BigInt(match[1]!) > maxBigint || Number(match[2]) > Number.MAX_SAFE_INTEGER) return undefined
+    return { transactionId: BigInt(match[1]!).toString(), position: Number(match[2]) }
   }
 }
 

@@ -201,6 +201,6 @@ describe.each(drivers)("engine features on %s", (driver) => {
       expect(page2.nextCursor).toBeNull()
       expect((yield* engine.list({ status: "cancelled" })).items.map((i) => i.id)).toEqual(["l1"])
       expect((yield* engine.list({ type: "payment", state: "charging" })).items.length).toBe(5)
-      expect(failureOf(yield* Effect.exit(engine.list({ cursor: "garbage" })))).toMatchObject({ _tag: "InvalidEvent", field: "cursor" })
+      expect(failureOf(yield* Effect.exit(engine.list({ cursor: "garbage" })))).toMatchObject({ _tag: "InvalidCursor", cursor: "garbage" })
     })))
 })

@@ -221,7 +221,7 @@ describe.each(drivers)("HTTP routes on %s", (driver) => {
 
       const badCursor = await reader()("GET", "/workflows?cursor=not-a-cursor")
       expect(badCursor.status).toBe(400)
-      expect(badCursor.json).toMatchObject({ error: "InvalidEvent", details: { field: "cursor" } })
+      expect(badCursor.json).toMatchObject({ error: "InvalidCursor", details: { cursor: "not-a-cursor" } })
       expect((await reader()("GET", "/workflows?limit=0")).status).toBe(400)
       expect((await reader()("GET", "/workflows?status=sleeping")).status).toBe(400)
     })
@@ -273,6 +273,19 @@ describe.each(drivers)("HTTP routes on %s", (driver) => {
       expect(charged.json.items.length).toBeGreaterThan(0)
       expect(charged.json.items.every((event: { type: string }) => event.type === "test.charged" || event.type === "test.shipped")).toBe(true)
       expect((await reader()("GET", "/events?after=12")).status).toBe(400)
+      for (const cursor of ["garbage", "99999999999999999999.1", "1.99999999999999999"]) {
+        const refused = await reader()("GET", `/events?after=${cursor}`)
+        expect(refused.status).toBe(400)
+        expect(refused.json).toMatchObject({ error: "InvalidCursor", details: { cursor } })
+      }
+      let pages = 0
+      for (let next: string | undefined = undefined; ; pages++) {
+        const page: { status: number; json: { items: Array<unknown>; next: string } } = await reader()("GET", `/events?limit=50${next === undefined ? "" : `&after=${next}`}`)
+        expect(page.status).toBe(200)
+        if (page.json.items.length === 0) break
+        next = page.json.next
+      }
+      expect(pages).toBeGreaterThan(0)
       expect((await reader()("GET", "/events?limit=abc")).json).toMatchObject({ error: "ValidationError", details: { field: "limit" } })
     })
 

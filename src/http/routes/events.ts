@@ -5,8 +5,9 @@
  */
 import { Effect } from "effect"
 import type { FastifyPluginAsync } from "fastify"
-import { EventLog, LogCursor } from "../../log/index.js"
+import { EventLog, InvalidCursor, LogCursor } from "../../log/index.js"
 import type { RouteContext } from "../context.js"
+import { fromTypedError } from "../errors.js"
 import { anyJson, commonErrors, errors } from "../schemas.js"
 
 const eventSchema = {
@@ -32,7 +33,7 @@ const schema = {
     type: "object",
     additionalProperties: false,
     properties: {
-      after: { type: "string", pattern: "^[0-9]{1,20}\\.[0-9]{1,16}$", description: "The `next` cursor of the previous page (default: the beginning)" },
+      after: { type: "string", maxLength: 1000, description: "The `next` cursor of the previous page (default: the beginning)" },
       limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
       type: { type: "string", maxLength: 2000, pattern: "^[^,\\u0000-\\u001f]+(,[^,\\u0000-\\u001f]+)*$", description: "Only these event types, comma-separated" }
     }
@@ -50,11 +51,13 @@ const schema = {
 export const eventRoutes: FastifyPluginAsync<{ readonly context: RouteContext }> = async (app, { context }) => {
   app.get<{ Querystring: { after?: string; limit?: number; type?: string } }>("/events", { schema }, async (request) => {
     const { after, limit, type } = request.query
+    const cursor = after === undefined ? undefined : LogCursor.parse(after)
+    if (after !== undefined && cursor === undefined) throw fromTypedError(new InvalidCursor({ cursor: after }))
     const page = await context.perform(
       request,
       EventLog.use((log) =>
         log.readAll({
-          ...(after === undefined ? {} : { after: LogCursor.parse(after)! }),
+          ...(cursor === undefined ? {} : { after: cursor }),
           limit: limit ?? 100,
           ...(type === undefined ? {} : { types: type.split(",") })
         })
