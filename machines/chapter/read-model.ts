@@ -6,7 +6,7 @@
  */
 import type { FastifyInstance } from "fastify"
 import { defineProjection, type DomainRoutesContext, type Queryable, type RecordedEvent } from "orrery"
-import { errorSchema, idPattern, refusedInput } from "../../sagas/shared/http.js"
+import { errorSchema, idPattern } from "../../sagas/shared/http.js"
 
 export const chaptersTable = "writing_chapters"
 
@@ -182,7 +182,6 @@ export const chapterRoutes = async (app: FastifyInstance, context: DomainRoutesC
   app.get(
     "/projects/:projectId/chapters",
     {
-      attachValidation: true,
       schema: {
         tags: ["writing"],
         summary: "Chapters of a writing project, with their status",
@@ -193,8 +192,7 @@ export const chapterRoutes = async (app: FastifyInstance, context: DomainRoutesC
         }
       }
     },
-    async (request, reply) => {
-      if (refusedInput(request, reply)) return reply
+    async (request) => {
       const { projectId } = request.params as { projectId: string }
       return { projectId, chapters: await chaptersOf(context.db, context.schema, projectId) }
     }

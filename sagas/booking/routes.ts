@@ -1,37 +1,15 @@
 /**
  * The travel read side over HTTP: flight search and offers (the generator
  * merged with the seats read model) and bookings per user. Queries never
- * write. Errors are `{ error, message, details? }`: 400 for bad input, 404 for
- * an unknown offer or booking.
+ * write. Refusals are thrown and answered by Orrery like its own,
+ * `{ error, message, details? }`: 400 ValidationError for bad input (the
+ * schemas' and the rules they cannot say), 404 NotFound for an unknown offer or
+ * booking.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify"
-import type { DomainRoutesContext, Queryable } from "orrery"
+import type { FastifyInstance } from "fastify"
+import { type DomainRoutesContext, httpError, invalidField, type Queryable } from "orrery"
 import { type FlightOffer, compareMoney, generateOffers, isValidDate, offerById, totalPrice } from "./offers.js"
 import { bookingsOf, findBooking, seatsTaken } from "./projections.js"
-
-interface AjvIssue {
-  readonly instancePath: string
-  readonly message?: string
-  readonly keyword: string
-  readonly params: Record<string, unknown>
-}
-
-const badRequest = (reply: FastifyReply, where: string, field: string, reason: string) =>
-  reply.code(400).send({ error: "ValidationError", message: `${where} ${field} ${reason}`.replace(/\s+/g, " ").trim(), details: { in: where, field, reason } })
-
-/** Replies 400 when the request failed its schema; true when it did. */
-const refuseInvalid = (request: FastifyRequest, reply: FastifyReply): boolean => {
-  const error = request.validationError as (Error & { validation?: ReadonlyArray<AjvIssue>; validationContext?: string }) | undefined
-  if (error === undefined) return false
-  const issue = error.validation?.[0]
-  const extra = issue?.params.missingProperty ?? issue?.params.additionalProperty
-  const field = [...(issue?.instancePath.split("/").slice(1) ?? []), ...(typeof extra === "string" ? [extra] : [])].join(".")
-  const reason = issue === undefined ? error.message : issue.keyword === "required" ? "is required" : issue.keyword === "additionalProperties" ? "is not allowed here" : (issue.message ?? "is invalid")
-  void badRequest(reply, error.validationContext ?? "request", field, reason)
-  return true
-}
-
-const notFound = (reply: FastifyReply, message: string) => reply.code(404).send({ error: "NotFound", message })
 
 export interface OfferView extends FlightOffer {
   readonly seatsLeft: number
@@ -78,7 +56,6 @@ export const travelRoutes = async (app: FastifyInstance, { db, schema }: DomainR
   app.get(
     "/flights/search",
     {
-      attachValidation: true,
       schema: {
         tags: ["travel"],
         summary: "Flight offers for a route and day, cheapest first, with the seats left",
@@ -96,13 +73,12 @@ export const travelRoutes = async (app: FastifyInstance, { db, schema }: DomainR
         }
       }
     },
-    async (request, reply) => {
-      if (refuseInvalid(request, reply)) return reply
+    async (request) => {
       const q = request.query as { from: string; to: string; date: string; budget?: string; adults: number }
       const from = q.from.toUpperCase()
       const to = q.to.toUpperCase()
-      if (!isValidDate(q.date)) return badRequest(reply, "querystring", "date", "must be a real day between 2000-01-01 and 2100-12-31")
-      if (from === to) return badRequest(reply, "querystring", "to", "must differ from from")
+      if (!isValidDate(q.date)) throw invalidField("querystring", "date", "must be a real day between 2000-01-01 and 2100-12-31")
+      if (from === to) throw invalidField("querystring", "to", "must differ from from")
       const offers = await searchFlights(db, schema, { from, to, date: q.date, adults: q.adults, budget: q.budget })
       return { from, to, date: q.date, adults: q.adults, budget: q.budget ?? null, count: offers.length, offers }
     }
@@ -111,7 +87,6 @@ export const travelRoutes = async (app: FastifyInstance, { db, schema }: DomainR
   app.get(
     "/flights/offers/:offerId",
     {
-      attachValidation: true,
       schema: {
         tags: ["travel"],
         summary: "One offer with the seats left",
@@ -119,18 +94,17 @@ export const travelRoutes = async (app: FastifyInstance, { db, schema }: DomainR
         querystring: { type: "object", additionalProperties: false, properties: { adults } }
       }
     },
-    async (request, reply) => {
-      if (refuseInvalid(request, reply)) return reply
+    async (request) => {
       const { offerId } = request.params as { offerId: string }
       const offer = await findOffer(db, schema, offerId, (request.query as { adults: number }).adults)
-      return offer === undefined ? notFound(reply, `no offer ${offerId}`) : offer
+      if (offer === undefined) throw httpError(404, "NotFound", `no offer ${offerId}`)
+      return offer
     }
   )
 
   app.get(
     "/bookings",
     {
-      attachValidation: true,
       schema: {
         tags: ["travel"],
         summary: "A user's bookings, newest first",
@@ -142,8 +116,7 @@ export const travelRoutes = async (app: FastifyInstance, { db, schema }: DomainR
         }
       }
     },
-    async (request, reply) => {
-      if (refuseInvalid(request, reply)) return reply
+    async (request) => {
       const q = request.query as { userId: string; limit: number }
       return { userId: q.userId, bookings: await bookingsOf(db, schema, q.userId, q.limit) }
     }
@@ -152,18 +125,17 @@ export const travelRoutes = async (app: FastifyInstance, { db, schema }: DomainR
   app.get(
     "/bookings/:bookingId",
     {
-      attachValidation: true,
       schema: {
         tags: ["travel"],
         summary: "One booking from the bookings read model",
         params: { type: "object", required: ["bookingId"], properties: { bookingId: { type: "string", minLength: 1, maxLength: 128 } } }
       }
     },
-    async (request, reply) => {
-      if (refuseInvalid(request, reply)) return reply
+    async (request) => {
       const { bookingId } = request.params as { bookingId: string }
       const booking = await findBooking(db, schema, bookingId)
-      return booking === undefined ? notFound(reply, `no booking ${bookingId}`) : booking
+      if (booking === undefined) throw httpError(404, "NotFound", `no booking ${bookingId}`)
+      return booking
     }
   )
 }

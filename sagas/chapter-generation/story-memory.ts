@@ -10,7 +10,7 @@
 import { Context, Effect, Layer, Schema } from "effect"
 import type { FastifyInstance } from "fastify"
 import { Database, defineProjection, type DomainRoutesContext, OrrerySchema, type Queryable, type RecordedEvent } from "orrery"
-import { errorSchema, idPattern, refusedInput } from "../shared/http.js"
+import { errorSchema, idPattern } from "../shared/http.js"
 import type { Fact } from "../shared/writing.js"
 
 export const factsTable = "writing_story_facts"
@@ -128,7 +128,6 @@ export const storyMemoryRoutes = async (app: FastifyInstance, context: DomainRou
   app.get(
     "/projects/:projectId/memory",
     {
-      attachValidation: true,
       schema: {
         tags: ["writing"],
         summary: "The story memory of a writing project: characters, places, events",
@@ -160,8 +159,7 @@ export const storyMemoryRoutes = async (app: FastifyInstance, context: DomainRou
         }
       }
     },
-    async (request, reply) => {
-      if (refusedInput(request, reply)) return reply
+    async (request) => {
       const { projectId } = request.params as { projectId: string }
       const facts = await readFacts(context.db, context.schema, projectId)
       const count = (kind: Fact["kind"]) => new Set(facts.filter((fact) => fact.kind === kind).map((fact) => fact.subject)).size

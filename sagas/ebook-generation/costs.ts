@@ -13,8 +13,8 @@
  */
 import { BigDecimal } from "effect"
 import type { FastifyInstance } from "fastify"
-import { defineProjection, type DomainRoutesContext, type Projection, type Queryable, type RecordedEvent } from "orrery"
-import { errorSchema, idPattern, notFound, refusedInput } from "../shared/http.js"
+import { defineProjection, type DomainRoutesContext, httpError, type Projection, type Queryable, type RecordedEvent } from "orrery"
+import { errorSchema, idPattern } from "../shared/http.js"
 import { decimal, formatUsd, imageCost, isPriced, type PriceTable, tokenCost, toSqlNumeric, type Usd } from "./pricing.js"
 
 export const usageTable = "costs_usage"
@@ -238,7 +238,6 @@ export const costRoutes = (table: PriceTable) => async (app: FastifyInstance, co
   app.get(
     "/costs",
     {
-      attachValidation: true,
       schema: {
         tags: ["back office"],
         summary: "Generation costs: totals, per model, per ebook and per writing project",
@@ -274,8 +273,7 @@ export const costRoutes = (table: PriceTable) => async (app: FastifyInstance, co
         }
       }
     },
-    async (request, reply) => {
-      if (refusedInput(request, reply)) return reply
+    async (request) => {
       const { limit } = request.query as { limit: number }
       return readCosts(context.db, context.schema, table, limit)
     }
@@ -284,7 +282,6 @@ export const costRoutes = (table: PriceTable) => async (app: FastifyInstance, co
   app.get(
     "/costs/:ebookId",
     {
-      attachValidation: true,
       schema: {
         tags: ["back office"],
         summary: "What one ebook cost, per model",
@@ -311,11 +308,10 @@ export const costRoutes = (table: PriceTable) => async (app: FastifyInstance, co
         }
       }
     },
-    async (request, reply) => {
-      if (refusedInput(request, reply)) return reply
+    async (request) => {
       const { ebookId } = request.params as { ebookId: string }
       const cost = await readEbookCost(context.db, context.schema, table, ebookId)
-      if (cost === undefined) return notFound(reply, `no ebook ${ebookId} in the generation costs`)
+      if (cost === undefined) throw httpError(404, "NotFound", `no ebook ${ebookId} in the generation costs`)
       return cost
     }
   )

@@ -23,7 +23,7 @@ import { inspectorRoutes } from "../inspector/plugin.js"
 import { Database } from "../log/index.js"
 import { makeAuth } from "./auth.js"
 import { correlationOf, makeRouteContext, routeOf } from "./context.js"
-import { httpError, toHttpError } from "./errors.js"
+import { answerRefusals, httpError } from "./errors.js"
 import { makeMetrics } from "./metrics/orrery.js"
 import type { ResolvedApiOptions } from "./options.js"
 import { redactSecrets } from "./redact.js"
@@ -157,15 +157,7 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (app, { run
     context.metrics.observeRequest(request.method, routeOf(request), reply.statusCode, reply.elapsedTime / 1000)
   })
 
-  app.setErrorHandler(async (error, request, reply) => {
-    const { http, unexpected } = toHttpError(error)
-    if (unexpected) {
-      request.log.error({ err: error, errorId: (http.body.details as { errorId: string }).errorId, ...instanceFields(request) }, "unexpected error")
-    } else if (http.statusCode >= 500) {
-      request.log.warn({ error: http.body.error }, http.body.message)
-    }
-    return reply.code(http.statusCode).headers(http.headers).send(http.body)
-  })
+  answerRefusals(app, instanceFields)
   // Under a prefix this answers only what lies under it; the host's own 404s stay the host's.
   app.setNotFoundHandler(async (request, reply) =>
     reply.code(404).send({ error: "NotFound", message: `no route ${request.method} ${request.url.split("?")[0]}` })

@@ -6,7 +6,7 @@
  * that the log line with the cause carries too.
  */
 import { randomUUID } from "node:crypto"
-import type { FastifyError } from "fastify"
+import type { FastifyError, FastifyInstance, FastifyRequest } from "fastify"
 
 export interface ErrorBody {
   readonly error: string
@@ -27,8 +27,35 @@ export class HttpError extends Error {
   }
 }
 
+/**
+ * A refusal to throw from a route of your own (a domain's read-side route): the
+ * API answers it with this status and body, like its own refusals.
+ *
+ * @example
+ * ```ts
+ * if (order === undefined) throw httpError(404, "NotFound", `no order ${orderId}`)
+ * ```
+ */
 export const httpError = (statusCode: number, error: string, message: string, details?: unknown, headers?: Record<string, string>) =>
   new HttpError(statusCode, details === undefined ? { error, message } : { error, message, details }, headers)
+
+/** Where in the request a refused field was. */
+export type RequestPart = "body" | "querystring" | "params" | "headers" | "request"
+
+/**
+ * A field a route's own rule refuses (one its JSON schema cannot say): 400
+ * `ValidationError` with `details: { in, field, reason }`, the same shape as a
+ * schema refusal.
+ *
+ * @example
+ * ```ts
+ * if (query.from === query.to) throw invalidField("querystring", "to", "must differ from from")
+ * ```
+ */
+export const invalidField = (where: RequestPart, field: string, reason: string): HttpError => {
+  const label = field === "" ? where : `${where === "body" ? "" : `${where} `}${field}`
+  return httpError(400, "ValidationError", `${label} ${reason}`, { in: where, field, reason })
+}
 
 /** The engine's and the log's typed failures, by tag. */
 const engineStatus: Readonly<Record<string, number>> = {
@@ -138,8 +165,7 @@ const validationError = (error: FastifyError): HttpError => {
   const field = fieldOf(issue)
   const reason =
     issue.keyword === "additionalProperties" ? "is not allowed here" : issue.keyword === "required" ? "is required" : (issue.message ?? "is invalid")
-  const label = field === "" ? where : `${where === "body" ? "" : `${where} `}${field}`
-  return httpError(400, "ValidationError", `${label} ${reason}`, { in: where, field, reason })
+  return invalidField(where as RequestPart, field, reason)
 }
 
 /** What a thrown error becomes; `unexpected` is set when it is a bug, to be logged with its id. */
@@ -167,3 +193,26 @@ export const toHttpError = (error: unknown): { readonly http: HttpError; readonl
 
 export const unexpectedError = (errorId: string = randomUUID()) =>
   httpError(500, "InternalError", `unexpected error; quote error id ${errorId} when reporting it`, { errorId })
+
+/**
+ * Makes `app` answer whatever its handlers throw in the API's shape; a bug
+ * (anything not recognised) is logged with its error id through `request.log`.
+ *
+ * @example
+ * ```ts
+ * const app = Fastify()
+ * answerRefusals(app)
+ * app.get("/orders/:id", async () => { throw httpError(404, "NotFound", "no order 7") })
+ * ```
+ */
+export const answerRefusals = (app: FastifyInstance, logFields: (request: FastifyRequest) => object = () => ({})): void => {
+  app.setErrorHandler(async (error, request, reply) => {
+    const { http, unexpected } = toHttpError(error)
+    if (unexpected) {
+      request.log.error({ err: error, errorId: (http.body.details as { errorId: string }).errorId, ...logFields(request) }, "unexpected error")
+    } else if (http.statusCode >= 500) {
+      request.log.warn({ error: http.body.error }, http.body.message)
+    }
+    return reply.code(http.statusCode).headers(http.headers).send(http.body)
+  })
+}

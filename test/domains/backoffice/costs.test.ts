@@ -69,15 +69,16 @@ describe.each(drivers)("generation costs on %s", (driver) => {
     )
   })
 
-  it("routes: 404 for an unknown ebook, 400 with {error, message} for bad input", async () => {
+  it("routes: 404 for an unknown ebook, 400 ValidationError naming the field for bad input", async () => {
     await withDomains(driver, backoffice(), (schema) => Effect.gen(function*() {
       const app = yield* routesApp(schema, costRoutes(prices))
       expect(yield* get(app, "/costs")).toEqual({ status: 200, body: { currency: "USD", totalCostUsd: "0.000000", calls: 0, promptTokens: 0, completionTokens: 0, images: 0, byModel: [], ebooks: [], ebooksTotal: 0, projects: [], projectsTotal: 0 } })
       expect(yield* get(app, "/costs/nope")).toEqual({ status: 404, body: { error: "NotFound", message: "no ebook nope in the generation costs" } })
-      for (const url of ["/costs/bad%20id", "/costs/-x", "/costs?limit=0", "/costs?limit=lots"]) {
-        const refused = yield* get(app, url)
+      for (const [url, where, field] of [["/costs/bad%20id", "params", "ebookId"], ["/costs/-x", "params", "ebookId"], ["/costs?limit=0", "querystring", "limit"], ["/costs?limit=lots", "querystring", "limit"]]) {
+        const refused = yield* get(app, url!)
         expect(refused.status).toBe(400)
-        expect(refused.body).toEqual({ error: "BadRequest", message: expect.any(String) })
+        // The same shape as the core API's refusals: the field named, no AJV paths.
+        expect(refused.body).toEqual({ error: "ValidationError", message: expect.stringContaining(field!), details: { in: where, field, reason: expect.any(String) } })
       }
     }))
   })

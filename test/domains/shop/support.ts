@@ -1,6 +1,7 @@
 /** Shared by the shop tests: running domains through the engine and reading what they wrote. */
 import { Context, Effect, Layer, Result } from "effect"
 import type { AnyStateMachine } from "xstate"
+import { answerRefusals } from "../../../src/http/errors.js"
 import Fastify, { type FastifyInstance } from "fastify"
 import type { Domain } from "../../../src/domain.js"
 import { Engine, type HistoryEntry, replay, streamOf } from "../../../src/engine/index.js"
@@ -92,6 +93,7 @@ export const appWith = (domain: Domain, schema: string) =>
     const db = yield* Database
     const context = yield* Effect.context<Engine | Projections>()
     const app: FastifyInstance = Fastify()
+    answerRefusals(app)
     yield* Effect.promise(() =>
       domain.routes!(app, { db, schema, run: (effect) => Effect.runPromise(Effect.provideContext(effect, context as Context.Context<Engine | Projections>)) })
     )

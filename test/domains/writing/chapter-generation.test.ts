@@ -94,7 +94,7 @@ describe.each(drivers)("chapter-generation on %s", (driver) => {
         { chapterIndex: 1, kind: "location", subject: "Marseille", attribute: null, value: null },
         { chapterIndex: 1, kind: "event", subject: "Elena arrives in Marseille and meets Tomas", attribute: null, value: null }
       ]))
-      expect((yield* get(app, "/projects/-bad/memory")).status).toBe(400)
+      expect(yield* get(app, "/projects/-bad/memory")).toMatchObject({ status: 400, body: { error: "ValidationError", details: { in: "params", field: "projectId" } } })
     }))
   })
 

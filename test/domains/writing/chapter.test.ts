@@ -56,7 +56,7 @@ describe.each(drivers)("chapter aggregate on %s", (driver) => {
       expect((yield* get(app, "/projects/nothing-here/chapters")).body).toEqual({ projectId: "nothing-here", chapters: [] })
       const refused = yield* get(app, "/projects/bad%20id/chapters")
       expect(refused.status).toBe(400)
-      expect(refused.body).toEqual({ error: "BadRequest", message: expect.stringContaining("projectId") })
+      expect(refused.body).toEqual({ error: "ValidationError", message: expect.stringContaining("projectId"), details: { in: "params", field: "projectId", reason: expect.any(String) } })
 
       // Rebuilt from the log, the read model has the same rows.
       const before = yield* Effect.promise(() => db.query(`select * from ${schema}.writing_chapters order by project_id, chapter_index`))

@@ -4,6 +4,7 @@
  * queried through it), and a bare Fastify app can carry a domain's routes.
  */
 import { Context, Effect, Layer } from "effect"
+import { answerRefusals } from "../../../src/http/errors.js"
 import Fastify, { type FastifyInstance } from "fastify"
 import type { DomainRoutesContext } from "../../../src/domain.js"
 import { type Engine, type OrreryOptions, orreryLayer, type WorkflowDefinition } from "../../../src/engine/index.js"
@@ -42,6 +43,7 @@ export const routesApp = (schema: string, ...routes: ReadonlyArray<(app: Fastify
       run: (effect) => Effect.runPromise(Effect.provideContext(effect, services as Context.Context<any>))
     }
     const app = Fastify()
+    answerRefusals(app)
     for (const route of routes) void app.register(async (scope) => route(scope, context))
     yield* Effect.promise(() => app.ready())
     yield* Effect.addFinalizer(() => Effect.promise(() => app.close()))
