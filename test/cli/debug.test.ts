@@ -241,4 +241,15 @@ describe.each(drivers)("debugging commands on %s", { timeout: 240_000 }, (driver
     expect(broken.stdout).toMatch(/^FAIL\s+history of cart\/big: .*cart-big/m)
     expect(broken.stderr.trim()).toBe("orrery: 1 problem found")
   })
+
+  it("shows a payload's direction controls and escape sequences escaped, so they cannot steer the terminal; --json keeps them", async () => {
+    const customerId = "eve\u202Egpj.exe\u001b[31m"
+    await inProcess(Engine.use((engine) => engine.start("cart", { customerId }, { id: "sneaky" })))
+    const shown = await orrery("show", "cart", "sneaky")
+    expect(shown.code).toBe(0)
+    expect(shown.stdout).toContain('"customerId": "eve\\u202egpj.exe\\u001b[31m"')
+    expect(shown.stdout).not.toMatch(/[\u202e\u001b]/)
+    const asJson = JSON.parse((await orrery("show", "cart", "sneaky", "--json")).stdout)
+    expect(asJson.instance.context.customerId).toBe(customerId)
+  })
 })

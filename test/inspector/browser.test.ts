@@ -206,6 +206,20 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
     await page.context().close()
   })
 
+  it("shows a payload's direction controls escaped, so the text around them reads as it is stored", async () => {
+    const id = `sneaky-${driver}-${Date.now()}`
+    const customerId = "eve\u202Egpj.exe"
+    await app.api("POST", "/workflows/cart", { id, input: { customerId } })
+    const page = await open(`/instances/cart/${id}`)
+    await page.locator(".step-panel pre.context").waitFor()
+    const shown = (await page.locator(".step-panel pre.context").textContent())!
+    expect(shown).toContain('"customerId": "eve\\u202egpj.exe"')
+    expect(shown).not.toContain("\u202e")
+    // The escape is JSON's own: read back, it is what was stored.
+    expect(JSON.parse(shown).customerId).toBe(customerId)
+    await page.context().close()
+  })
+
   it("no page threw or met a server error", () => {
     expect(problems).toEqual([])
   })

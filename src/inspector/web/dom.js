@@ -33,15 +33,25 @@ const setProps = (element, props) => {
   for (const [name, value] of Object.entries(props)) {
     if (value === undefined || value === null || value === false) continue
     if (name.startsWith("on") && typeof value === "function") element.addEventListener(name.slice(2).toLowerCase(), /** @type {EventListener} */ (value))
-    else element.setAttribute(name, value === true ? "" : String(value))
+    else element.setAttribute(name, value === true ? "" : name === "title" ? visible(String(value)) : String(value))
   }
 }
+
+/**
+ * Characters that would change how the text around them reads rather than show
+ * themselves: controls, and Unicode's direction controls (U+202E makes
+ * "exe.txt" read as "txt.exe"). Text from the log shows them as `\u202e`.
+ */
+const invisible = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+/** @param {string} text @returns {string} */
+export const visible = (text) => text.replace(invisible, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`)
 
 /** @param {Node} parent @param {Array<unknown>} children */
 const append = (parent, children) => {
   for (const child of children.flat(Infinity)) {
     if (child === undefined || child === null || child === false) continue
-    parent.appendChild(child instanceof Node ? child : document.createTextNode(String(child)))
+    parent.appendChild(child instanceof Node ? child : document.createTextNode(visible(String(child))))
   }
 }
 

@@ -1,6 +1,7 @@
 // The line under the header where the inspector says what went wrong.
 
 import { ApiError } from "./api.js"
+import { visible } from "./dom.js"
 
 const notice = /** @type {HTMLElement} */ (document.getElementById("notice"))
 
@@ -15,7 +16,7 @@ export const report = (error) => {
         : error instanceof Error
           ? error.message
           : String(error)
-  notice.textContent = text
+  notice.textContent = visible(text)
   notice.hidden = false
   notice.dataset.error = error instanceof ApiError ? error.error : "Error"
 }

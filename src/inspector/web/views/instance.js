@@ -4,7 +4,7 @@
 // version of its machine.
 
 import { follow, getJson, segment, withQuery } from "../api.js"
-import { clock, fill, h, pretty, stateLabel } from "../dom.js"
+import { clock, fill, h, pretty, stateLabel, visible } from "../dom.js"
 import { report } from "../notice.js"
 import { activeStates, drawChart } from "../statechart.js"
 import { layoutOf, machineOf, statusBadge } from "./shared.js"
@@ -200,10 +200,11 @@ export const instanceView = (main, { type = "", id = "" }) => {
     const replayed = await getJson(withQuery(`${base}/replay`, { version: picked }), { signal: controller.signal })
     departsAt = replayed.divergence === null ? null : replayed.divergence.streamVersion
     replayResult.dataset.outcome = replayed.divergence === null ? "same" : "departs"
-    replayResult.textContent =
+    replayResult.textContent = visible(
       replayed.divergence === null
         ? `v${picked} takes every recorded step the same way`
         : `v${picked} departs at step ${replayed.divergence.step}: recorded ${JSON.stringify(replayed.divergence.expected)}, v${picked} gives ${JSON.stringify(replayed.divergence.actual)}`
+    )
     drawTimeline()
   }
   versionPicker.addEventListener("change", () => void replayAgainst().catch(report))
