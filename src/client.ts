@@ -68,7 +68,7 @@ export {
   NothingToRetry,
   WorkflowNotFound
 } from "./engine/errors.js"
-export { InvalidCursor, InvalidEvent, StoreUnavailable } from "./log/errors.js"
+export { IntegrityError, InvalidCursor, InvalidEvent, StoreUnavailable } from "./log/errors.js"
 export type { HistoryEntry, InstanceView, ListFilter, PendingTask, StateCount } from "./engine/engine.js"
 export type { MachineVersionGraph, StateNodeGraph, TransitionGraph } from "./http/routes/machine-graph.js"
 export type { WorkflowContext, WorkflowEvent, WorkflowInput, WorkflowOutput, WorkflowTypeName } from "./engine/workflow.js"

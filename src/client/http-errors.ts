@@ -17,7 +17,7 @@ import {
   NothingToRetry,
   WorkflowNotFound
 } from "../engine/errors.js"
-import { InvalidCursor, InvalidEvent, StoreUnavailable } from "../log/errors.js"
+import { IntegrityError, InvalidCursor, InvalidEvent, StoreUnavailable } from "../log/errors.js"
 
 /**
  * The server answered with an error that is not one of the engine's: 401
@@ -58,6 +58,7 @@ export type EngineRefusal =
   | InstanceBusy
   | InvalidEvent
   | InvalidCursor
+  | IntegrityError
   | StoreUnavailable
 
 /** Everything a call of the HTTP client may reject with (`result()` adds `WorkflowFailed`, `WorkflowCancelled`, `ResultTimeout`). */
@@ -85,6 +86,7 @@ const rebuild: Readonly<Record<string, (details: Record<string, unknown>, body: 
     new EventNotAccepted({ eventType: d.eventType as string, state: d.state ?? body.state, accepted: (d.accepted ?? body.accepted) as ReadonlyArray<string> }),
   InvalidEvent: (d) => new InvalidEvent({ eventType: d.eventType as string, field: d.field as string, reason: d.reason as string }),
   InvalidCursor: (d) => new InvalidCursor({ cursor: d.cursor as string }),
+  IntegrityError: (d) => new IntegrityError({ stream: d.stream as string, version: d.version as number }),
   // The server never says where its database is: the location a client can name is the server.
   StoreUnavailable: (_d, body, server) => new StoreUnavailable({ location: server, message: String(body.message ?? "the database is unavailable") })
 }

@@ -9,7 +9,7 @@
  * and keeps one in N of the tasks its own steps schedule (leased to it at once,
  * no claim), leaving the rest to the others.
  */
-import { Clock, Context, Duration, Effect, Fiber, Latch, Layer, Semaphore } from "effect"
+import { Cause, Clock, Context, Duration, Effect, Fiber, Latch, Layer, Semaphore } from "effect"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import { runActivity } from "../activities/run-activity.js"
@@ -181,7 +181,7 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
 
   const nextWait = Effect.flatMap(clockNow, (now) => fromDriver(db, () => db.query<{ wait_ms: number | null }>(sql.nextDue, [now]))).pipe(
     Effect.map(([row]) => Math.min(pollMs, row?.wait_ms ?? pollMs)),
-    Effect.orElseSucceed(() => pollMs)
+    Effect.catchCause(() => Effect.succeed(pollMs))
   )
 
   const loop = Effect.gen(function*() {
@@ -196,9 +196,12 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
       }
       const claimed = yield* claim(Math.min(free, 100)).pipe(
         Effect.tap(() => Effect.sync(() => (failures = 0))),
-        Effect.catch((error) => {
+        // A lost database, or any other error of the claim (a defect included): a worker that stopped here would never run again.
+        Effect.catchCause((cause) => {
+          if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
           failures++
-          return Effect.logWarning(`worker ${id} cannot claim tasks: ${error.message}`).pipe(
+          const error = Cause.squash(cause)
+          return Effect.logWarning(`worker ${id} cannot claim tasks: ${error instanceof Error ? error.message : String(error)}`).pipe(
             // Backs off up to 5 s, but work handed over (or announced) ends the wait: the database answered someone, so try again.
             Effect.andThen(wake.await.pipe(Effect.timeoutOption(Duration.millis(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)))))),
             Effect.as([] as Array<TaskRow>)
@@ -226,7 +229,7 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
     while (true) {
       yield* Effect.sleep(Duration.millis(Math.max(50, leaseMs / 3)))
       if (inHand.size === 0) continue
-      yield* fromDriver(db, () => db.query(sql.heartbeat, [id, leaseMs, JSON.stringify([...inHand.keys()])])).pipe(Effect.ignore)
+      yield* fromDriver(db, () => db.query(sql.heartbeat, [id, leaseMs, JSON.stringify([...inHand.keys()])])).pipe(Effect.ignoreCause)
     }
   })
 

@@ -68,6 +68,8 @@ const engineStatus: Readonly<Record<string, number>> = {
   InstanceBusy: 409,
   InvalidEvent: 400,
   InvalidCursor: 400,
+  // The stored history was changed behind the log's back: the server's fault, named so an operator can act.
+  IntegrityError: 500,
   StoreUnavailable: 503
 }
 
@@ -81,8 +83,8 @@ const isTagged = (value: unknown): value is Tagged =>
   typeof value === "object" && value !== null && typeof (value as { _tag?: unknown })._tag === "string"
 
 /** A typed error's own fields (its schema's), without the tag: what a client needs to rebuild it. */
-const fieldsOf = (error: Tagged): Record<string, unknown> => {
-  const { _tag, ...fields } = error
+export const fieldsOf = (error: { readonly _tag: string }): Record<string, unknown> => {
+  const { _tag, ...fields } = error as Tagged
   return fields
 }
 

@@ -7,7 +7,7 @@ import { Context, Effect, Layer, Option, Result, type Scope } from "effect"
 import { Database, type DatabaseShape, type Queryable, StoreUnavailable, isConnectionError, sqlState } from "./database.js"
 import { EventIdInUse, type ExpectedVersion, type IntegrityError, InvalidEvent, VersionConflict } from "./errors.js"
 import { type EventCatalog, type EventMetadata, type NewEvent, emptyCatalog, encodePayload } from "./event-type.js"
-import { type EventRow, LogCursor, type RecordedEvent, toRecordedEvents } from "./recorded-event.js"
+import { type BrokenEvent, type EventRow, LogCursor, partitionRows, type RecordedEvent, toRecordedEvents } from "./recorded-event.js"
 import { migrate } from "./migrations.js"
 import { type Statements, statements } from "./statements.js"
 import { type ParkedEvent, type SubscribeOptions, type Subscription, type SubscriptionHandler, runSubscription } from "./subscriptions.js"
@@ -31,6 +31,8 @@ export interface Snapshot {
 
 export interface ReadAllResult {
   readonly events: ReadonlyArray<RecordedEvent>
+  /** Rows of this page that fail their hash check or no longer decode: named here, and `next` is past them. */
+  readonly broken: ReadonlyArray<BrokenEvent>
   /** Where the next read continues; unchanged when nothing new was read. */
   readonly next: LogCursor
 }
@@ -53,7 +55,7 @@ export interface EventLogShape {
     readonly after?: LogCursor
     readonly limit?: number
     readonly types?: ReadonlyArray<string>
-  }) => Effect.Effect<ReadAllResult, ReadError>
+  }) => Effect.Effect<ReadAllResult, StoreUnavailable>
   readonly streamVersion: (stream: string) => Effect.Effect<number, StoreUnavailable>
   readonly headCursor: Effect.Effect<LogCursor, StoreUnavailable>
   readonly subscribe: <R>(
@@ -225,11 +227,13 @@ const make = Effect.fnUntraced(function*(options: EventLogOptions) {
     const limit = Math.max(1, Math.min(readOptions.limit ?? 1000, 10_000))
     const types = readOptions.types === undefined ? null : JSON.stringify(readOptions.types)
     return fromDriver(db, () => db.query<EventRow>(sql.readAll, [after.transactionId, after.position, limit, types])).pipe(
-      Effect.flatMap((rows) => Effect.fromResult(toRecordedEvents(rows, catalog))),
-      Effect.map((events) => ({
-        events,
-        next: events.length === 0 ? after : LogCursor.after(events[events.length - 1]!)
-      }))
+      Effect.map((rows) => {
+        const last = rows[rows.length - 1]
+        return {
+          ...partitionRows(rows, catalog),
+          next: last === undefined ? after : { transactionId: last.transaction_id, position: last.position }
+        }
+      })
     )
   }
 

@@ -22,5 +22,5 @@ export {
 export { currentVersion, logMigrations, migrate, type Migration } from "./migrations.js"
 export { layerPglite, type PgliteOptions } from "./pglite.js"
 export { layerPostgres, type PostgresOptions } from "./postgres.js"
-export { LogCursor, type RecordedEvent } from "./recorded-event.js"
+export { LogCursor, type BrokenEvent, type RecordedEvent } from "./recorded-event.js"
 export type { ParkedEvent, SubscribeOptions, Subscription, SubscriptionHandler } from "./subscriptions.js"

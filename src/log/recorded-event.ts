@@ -79,6 +79,37 @@ export const toRecordedEvent = (row: EventRow, catalog: EventCatalog): Result.Re
   }))
 }
 
+/**
+ * A row the whole-log readers could not give as an event: its hash does not
+ * match (changed behind the log's back) or its payload no longer decodes. They
+ * name it and read on, so one broken row never stalls every reader.
+ */
+export interface BrokenEvent extends Pick<RecordedEvent, "position" | "transactionId" | "streamId" | "streamVersion" | "eventId" | "type"> {
+  readonly error: IntegrityError | InvalidEvent
+}
+
+/** Splits rows into the events they hold and the broken ones, each list in the rows' order. */
+export const partitionRows = (rows: ReadonlyArray<EventRow>, catalog: EventCatalog) => {
+  const events: Array<RecordedEvent> = []
+  const broken: Array<BrokenEvent> = []
+  for (const row of rows) {
+    const event = toRecordedEvent(row, catalog)
+    if (Result.isSuccess(event)) events.push(event.success)
+    else {
+      broken.push({
+        position: row.position,
+        transactionId: row.transaction_id,
+        streamId: row.stream_id,
+        streamVersion: row.stream_version,
+        eventId: row.event_id,
+        type: row.type,
+        error: event.failure
+      })
+    }
+  }
+  return { events, broken }
+}
+
 export const toRecordedEvents = (rows: ReadonlyArray<EventRow>, catalog: EventCatalog) => {
   const events: Array<RecordedEvent> = []
   for (const row of rows) {

@@ -82,8 +82,11 @@ export const statements = (s: string) => ({
 
   /** $1 subscription: parked events asked to be re-driven, with the event itself. */
   redriveDue: `
-    select pk.id as parked_id, ${columns}, true as intact
+    select pk.id as parked_id, ${columns},
+      e.hash = ${s}.event_hash(e.stream_id, e.stream_version, e.event_id, e.type, e.schema_version, e.data,
+        e.metadata, e.recorded_at, p.hash) as intact
     from ${s}.parked_events pk join ${s}.events e on e.event_id = pk.event_id
+    left join ${s}.events p on p.stream_id = e.stream_id and p.stream_version = e.stream_version - 1
     where pk.subscription = $1 and pk.redrive_requested_at is not null order by pk.id`,
 
   unpark: `delete from ${s}.parked_events where id = $1`,

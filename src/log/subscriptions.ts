@@ -9,9 +9,9 @@
  */
 import { Cause, Duration, Effect, Schedule, type Scope } from "effect"
 import type { DatabaseShape } from "./database.js"
-import { fromDriver, type ReadError } from "./event-log.js"
+import { fromDriver } from "./event-log.js"
 import type { EventCatalog } from "./event-type.js"
-import { type EventRow, LogCursor, type RecordedEvent, toRecordedEvent } from "./recorded-event.js"
+import { type BrokenEvent, type EventRow, LogCursor, type RecordedEvent, toRecordedEvent } from "./recorded-event.js"
 import type { StoreUnavailable } from "./database.js"
 import type { Statements } from "./statements.js"
 import type { Wakeups } from "./wakeups.js"
@@ -59,15 +59,15 @@ export interface SubscriptionContext {
     readonly after: LogCursor
     readonly limit: number
     readonly types?: ReadonlyArray<string>
-  }) => Effect.Effect<{ readonly events: ReadonlyArray<RecordedEvent>; readonly next: LogCursor }, ReadError>
+  }) => Effect.Effect<{ readonly events: ReadonlyArray<RecordedEvent>; readonly broken: ReadonlyArray<BrokenEvent>; readonly next: LogCursor }, StoreUnavailable>
 }
 
 const describe = (error: unknown): string => {
-  if (error instanceof Error) return error.message
   if (typeof error === "object" && error !== null && "_tag" in error) {
     const message = (error as { message?: unknown }).message
     return typeof message === "string" && message !== "" ? `${String(error._tag)}: ${message}` : String(error._tag)
   }
+  if (error instanceof Error) return error.message
   return String(error)
 }
 
@@ -103,7 +103,7 @@ export const runSubscription = <R>(
         Effect.catch((error) => Effect.succeed(describe(error)))
       )
 
-    const park = (event: RecordedEvent, error: string, attempts: number) =>
+    const park = (event: Pick<RecordedEvent, "position" | "eventId" | "type">, error: string, attempts: number) =>
       fromDriver(db, () => db.query(sql.park, [name, event.position, event.eventId, attempts, error])).pipe(
         Effect.tap(() => Effect.logWarning(`subscription ${name} parked event ${event.eventId} (${event.type}): ${error}`))
       )
@@ -114,21 +114,24 @@ export const runSubscription = <R>(
         const event = toRecordedEvent(row, ctx.catalog)
         const error = event._tag === "Success" ? yield* deliver(event.success) : describe(event.failure)
         if (error === undefined) yield* fromDriver(db, () => db.query(sql.unpark, [row.parked_id]))
-        else if (event._tag === "Success") yield* park(event.success, error, maxAttempts)
+        else yield* park({ position: row.position, eventId: row.event_id, type: row.type }, error, event._tag === "Success" ? maxAttempts : 0)
       }
     })
 
     const catchUp = Effect.gen(function*() {
       const batch = yield* ctx.readAll({ after: cursor, limit: batchSize, ...(options.types ? { types: options.types } : {}) })
+      // Broken rows (changed behind the log's back, or no longer decoding) are parked unread, so the rest of the log flows.
+      for (const row of batch.broken) yield* park(row, describe(row.error), 0)
       for (const event of batch.events) {
         const error = yield* deliver(event)
         if (error !== undefined) yield* park(event, error, maxAttempts)
       }
-      if (batch.events.length > 0) {
+      const read = batch.events.length + batch.broken.length
+      if (read > 0) {
         yield* fromDriver(db, () => db.query(sql.saveCheckpoint, [name, batch.next.transactionId, batch.next.position]))
         cursor = batch.next
       }
-      return batch.events.length === batchSize
+      return read === batchSize
     })
 
     const latch = yield* ctx.wakeups.register

@@ -123,15 +123,14 @@ const make = Effect.fnUntraced(function*(projections: ReadonlyArray<Projection>,
         let after = { transactionId: "0", position: 0 }
         let events = 0
         while (true) {
-          const page = yield* log.readAll({ after, limit: 1000, types: projection.types }).pipe(
-            Effect.catchTag("IntegrityError", Effect.die),
-            Effect.catchTag("InvalidEvent", Effect.die)
-          )
+          const page = yield* log.readAll({ after, limit: 1000, types: projection.types })
           for (const event of page.events) {
             yield* applyOnce(projection, event)
             events++
           }
-          if (page.events.length === 0) break
+          // A broken row cannot be applied; its subscription has parked it and `doctor` names it.
+          for (const row of page.broken) yield* Effect.logWarning(`rebuilding ${projection.name}: skipped ${row.streamId} version ${row.streamVersion}: ${row.error.message}`)
+          if (page.events.length === 0 && page.broken.length === 0) break
           after = page.next
         }
         return { events }

@@ -1,11 +1,12 @@
 /**
  * Engine bugs found by the domain and differential work, kept fixed.
  */
-import { Effect, Fiber, Schema } from "effect"
+import { Effect, Fiber, Layer, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { type AnyStateMachine, assign, sendParent, sendTo, setup } from "xstate"
-import { activityLogic, defineActivity, defineWorkflow, Engine } from "../../src/engine/index.js"
-import { drivers } from "../support/drivers.js"
+import { activityLogic, defineActivity, defineWorkflow, Engine, orreryLayer } from "../../src/engine/index.js"
+import { Database, type DatabaseShape } from "../../src/log/index.js"
+import { databaseLayer, drivers, freshSchema } from "../support/drivers.js"
 import { Gateway, paymentWorkflow, tallyWorkflow } from "./fixtures.js"
 
 const paymentWorkflowForCounts = paymentWorkflow(new Gateway())
@@ -96,6 +97,35 @@ describe.each(drivers)("engine regressions on %s", (driver) => {
         expect(history.filter((entry) => entry.type === "activity.ignored")).toEqual([])
       }
     })))
+
+  it("keeps the worker working after its database answered with an error that is nobody's fault (XX000), not only a lost connection", async () => {
+    const schema = freshSchema()
+    const failing = { on: false, failed: 0 }
+    const broken = (): Promise<never> => {
+      failing.failed++
+      return Promise.reject(Object.assign(new Error("internal error in the storage"), { code: "XX000" }))
+    }
+    const flakyDatabase = Layer.effect(
+      Database,
+      Effect.map(Database, (db): DatabaseShape => ({
+        ...db,
+        query: (text, params) => (failing.on ? broken() : db.query(text, params)),
+        exec: (text) => (failing.on ? broken() : db.exec(text)),
+        transaction: (work) => (failing.on ? broken() : db.transaction(work))
+      }))
+    ).pipe(Layer.provide(databaseLayer(driver, schema)))
+    const orrery = orreryLayer({ workflows: [chain], schema, worker: { pollMs: 50 } }).pipe(Layer.provideMerge(flakyDatabase), Layer.orDie)
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const engine = yield* Engine
+      failing.on = true
+      // The worker polls on its own: let it meet the error a few times.
+      yield* until(Effect.sync(() => failing.failed), (failed) => failed >= 3, 30_000)
+      failing.on = false
+      yield* engine.start("chain", {}, { id: "after-the-error" })
+      const done = yield* until(engine.get("chain", "after-the-error"), (view) => view.status === "done", 30_000)
+      expect(done.state).toBe("done")
+    }).pipe(Effect.provide(orrery))))
+  })
 
   it("refuses an event named like an Object method, and NUL in list filters, as typed errors", () =>
     withOrrery(driver, { workflows: [tallyWorkflow], worker: false }, Effect.gen(function*() {

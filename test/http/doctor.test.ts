@@ -1,12 +1,13 @@
 /**
  * GET /doctor: the installation's checkup over HTTP, for any token, as
  * `orrery doctor` prints it through a running server — healthy, then failing
- * once an event is changed behind the log's back.
+ * once an event is changed or the last one deleted behind the log's back; the
+ * changed row named by history, replay and the global feed.
  */
 import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { EngineRuntime } from "../../src/engine/index.js"
-import { Database } from "../../src/log/index.js"
+import { Database, IntegrityError } from "../../src/log/index.js"
 import { createClient } from "../../src/client.js"
 import { drivers } from "../support/drivers.js"
 import { door } from "./door.js"
@@ -51,5 +52,53 @@ describe.each(drivers)("GET /doctor on %s", (driver) => {
     expect(answer.status).toBe(200)
     expect(answer.json.problems).toBe(1)
     expect(answer.json.checks).toContainEqual({ level: "fail", subject: "history of door/a", message: expect.stringContaining("door-a") })
+  })
+
+  it("names the changed row in history and replay (typed IntegrityError, never a bare InternalError); /events flags it and pages on", async () => {
+    const named = { error: "IntegrityError", message: "stream door-a version 1 does not match its hash chain", details: { stream: "door-a", version: 1 } }
+    for (const path of ["/workflows/door/a/history", "/workflows/door/a/replay"]) {
+      const answer = await client(server, "inject", asReader)("GET", path)
+      expect(answer.status).toBe(500)
+      expect(answer.json).toEqual(named)
+    }
+    const refusal = await createClient({ url: server.url, token: readToken }).handle("door", "a").history().catch((error: unknown) => error)
+    expect(refusal).toBeInstanceOf(IntegrityError)
+    expect(refusal).toMatchObject({ _tag: "IntegrityError", stream: "door-a", version: 1 })
+    // The instance next to it reads as ever.
+    expect((await client(server, "inject", asReader)("GET", "/workflows/door/b/history")).status).toBe(200)
+
+    // The global feed names the row where it stands and goes on past it, page after page.
+    const items: Array<any> = []
+    for (let next: string | undefined; ;) {
+      const page = await client(server, "inject", asReader)("GET", `/events?limit=1${next === undefined ? "" : `&after=${next}`}`)
+      expect(page.status).toBe(200)
+      if (page.json.items.length === 0) break
+      items.push(...page.json.items)
+      next = page.json.next
+    }
+    const broken = items.filter((item) => item.broken !== undefined)
+    expect(broken).toEqual([
+      { position: expect.any(Number), streamId: "door-a", streamVersion: 1, eventId: expect.any(String), type: "workflow.started", broken: { error: "IntegrityError", message: named.message, details: named.details } }
+    ])
+    expect(items.filter((item) => item.streamId === "door-b").length).toBeGreaterThan(1)
+    expect(items.every((item) => item.broken !== undefined || item.data !== undefined)).toBe(true)
+  })
+
+  it("finds a stream whose last event was deleted behind the log's back: the instance row is ahead of its history", async () => {
+    const before = (await client(server, "inject", asReader)("GET", "/workflows/door/b")).json.streamVersion
+    await server.runtime.runPromise(
+      Effect.gen(function*() {
+        const db = yield* Database
+        const { schema } = yield* EngineRuntime
+        yield* Effect.promise(() => db.query(`delete from ${schema}.events where stream_id = 'door-b' and stream_version = (select max(stream_version) from ${schema}.events where stream_id = 'door-b')`))
+      })
+    )
+    const answer = await client(server, "inject", asReader)("GET", "/doctor")
+    expect(answer.json.problems).toBe(2)
+    expect(answer.json.checks).toContainEqual({
+      level: "fail",
+      subject: "history of door/b",
+      message: `the instance is at version ${before} but its history ends at ${before - 1}: rows were deleted behind the log's back`
+    })
   })
 })

@@ -203,9 +203,16 @@ describe.each(drivers)("EventLog on %s", (driver) => {
         )
         const error = failureOf(yield* Effect.exit(log.readStream("cart-9")))
         expect(error).toMatchObject({ _tag: "IntegrityError", stream: "cart-9", version: 2 })
-        // Reads that do not reach the changed row still work; the whole-log reader stops on it too.
+        // Reads that do not reach the changed row still work.
         expect((yield* log.readStream("cart-9", { to: 1 })).length).toBe(1)
-        expect(failureOf(yield* Effect.exit(log.readAll()))).toMatchObject({ _tag: "IntegrityError", version: 2 })
+        // The whole-log reader names the row and reads on past it: one broken row must not stall every follower.
+        const page = yield* log.readAll()
+        expect(page.events.map((event) => event.streamVersion)).toEqual([1, 3])
+        expect(page.broken).toHaveLength(1)
+        expect(page.broken[0]).toMatchObject({ streamId: "cart-9", streamVersion: 2, type: "cart.item.added" })
+        expect(page.broken[0]!.error).toMatchObject({ _tag: "IntegrityError", stream: "cart-9", version: 2 })
+        expect(page.next).toEqual(LogCursor.after(page.events[1]!))
+        expect(yield* log.readAll({ after: page.next })).toMatchObject({ events: [], broken: [], next: page.next })
       })))
 
     it("detects a row deleted from the middle of a stream", () =>

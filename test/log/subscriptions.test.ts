@@ -4,7 +4,7 @@
  */
 import { Context, Effect, Layer, Scope } from "effect"
 import { describe, expect, it } from "vitest"
-import { EventLog, type RecordedEvent, layer } from "../../src/log/index.js"
+import { Database, EventLog, type RecordedEvent, layer } from "../../src/log/index.js"
 import { databaseLayer, drivers, freshSchema, withLog } from "../support/drivers.js"
 import { catalog, tick } from "./fixtures.js"
 
@@ -159,6 +159,42 @@ describe.each(drivers)("subscriptions on %s", (driver) => {
       expect(after).toEqual([])
       expect(yield* log.redrive(999_999)).toBe(false)
     })))
+
+  it("parks a row changed behind the log's back and reads on; a re-drive of it is refused again", () => {
+    const schema = freshSchema()
+    return withLog(
+      driver,
+      Effect.scoped(Effect.gen(function*() {
+        const log = yield* EventLog
+        const db = yield* Database
+        yield* appendTicks(1, 6)
+        yield* Effect.promise(() => db.query(`update ${schema}.events set data = '{"n":33}' where stream_id = 'ticks-3' and stream_version = 1`))
+        const handled: Array<number> = []
+        yield* log.subscribe("follower", (event) => Effect.sync(() => handled.push((event.data as { n: number }).n)))
+        yield* eventually(() => handled.length === 5, "every intact event")
+        expect([...handled].sort()).toEqual([1, 2, 4, 5, 6])
+        const parked = yield* log.listParked("follower")
+        expect(parked).toHaveLength(1)
+        expect(parked[0]).toMatchObject({ attempts: 0, error: "IntegrityError: stream ticks-3 version 1 does not match its hash chain" })
+        // The subscription is past it: what comes next is delivered.
+        yield* appendTicks(7, 7)
+        yield* eventually(() => handled.includes(7), "an event after the broken one")
+        // Re-driving does not deliver the changed row: it is checked again and stays parked.
+        expect(yield* log.redrive(parked[0]!.id)).toBe(true)
+        const again = yield* Effect.gen(function*() {
+          for (let i = 0; i < 500; i++) {
+            const rows = yield* log.listParked("follower")
+            if (rows[0]?.redriveRequested === false) return rows
+            yield* Effect.sleep("10 millis")
+          }
+          return yield* log.listParked("follower")
+        })
+        expect(again).toMatchObject([{ redriveRequested: false, error: expect.stringContaining("IntegrityError") }])
+        expect(handled).not.toContain(33)
+      })),
+      { catalog, schema }
+    )
+  })
 
   it("never lets one subscription's failures stall another", () =>
     run(Effect.gen(function*() {

@@ -12,7 +12,7 @@
 import { Clock, Effect, Option } from "effect"
 import { monitorEventLoopDelay } from "node:perf_hooks"
 import { CircuitBreaker, Engine, EngineRuntime, Worker } from "../../engine/index.js"
-import { Database, EventLog, type LogCursor, type RecordedEvent } from "../../log/index.js"
+import { Database, EventLog, type LogCursor, type ReadAllResult, type RecordedEvent } from "../../log/index.js"
 import type { Runner } from "../runner.js"
 import { makeHistogram, makeSeries, renderFamilies } from "./prometheus.js"
 
@@ -90,11 +90,11 @@ export const makeMetrics = async (run: Runner): Promise<Metrics> => {
     }
     let read = 0
     while (read < maxEventsPerScrape) {
-      const batch: { events: ReadonlyArray<RecordedEvent>; next: LogCursor } = yield* log.readAll({ after: cursor, limit: page })
+      const batch: ReadAllResult = yield* log.readAll({ after: cursor, limit: page })
       batch.events.forEach(count)
       cursor = batch.next
-      read += batch.events.length
-      if (batch.events.length < page) break
+      read += batch.events.length + batch.broken.length
+      if (batch.events.length + batch.broken.length < page) break
     }
   })
 

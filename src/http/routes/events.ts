@@ -3,12 +3,18 @@
  * follow it. `after` is the `next` cursor of the previous page
  * (`<transaction id>.<position>`, the log's own LogCursor format).
  */
-import { Effect } from "effect"
 import type { FastifyPluginAsync } from "fastify"
 import { EventLog, InvalidCursor, LogCursor } from "../../log/index.js"
+
 import type { RouteContext } from "../context.js"
-import { fromTypedError } from "../errors.js"
+import { fieldsOf, fromTypedError } from "../errors.js"
 import { anyJson, commonErrors, errors } from "../schemas.js"
+
+/** Commit order: the transaction first, then the position. */
+const compareCursors = (a: LogCursor, b: LogCursor) => {
+  const byTransaction = BigInt(a.transactionId) - BigInt(b.transactionId)
+  return byTransaction === 0n ? a.position - b.position : byTransaction < 0n ? -1 : 1
+}
 
 const eventSchema = {
   type: "object",
@@ -21,7 +27,12 @@ const eventSchema = {
     schemaVersion: { type: "integer" },
     data: anyJson,
     metadata: { type: "object", additionalProperties: true },
-    time: { type: "string", format: "date-time" }
+    time: { type: "string", format: "date-time" },
+    broken: {
+      type: "object",
+      description: "Set instead of data, metadata and time on a row the server cannot give as recorded: its hash does not match (IntegrityError) or it no longer decodes (InvalidEvent). The page goes on past it.",
+      properties: { error: { type: "string" }, message: { type: "string" }, details: anyJson }
+    }
   }
 } as const
 
@@ -61,14 +72,11 @@ export const eventRoutes: FastifyPluginAsync<{ readonly context: RouteContext }>
           limit: limit ?? 100,
           ...(type === undefined ? {} : { types: type.split(",") })
         })
-      ).pipe(
-        // The log's rows are the server's: one that does not decode is a 500, not the client's fault.
-        Effect.catchTag("InvalidEvent", (error) => Effect.die(new Error(`stored event does not decode: ${error.message}`))),
-        Effect.catchTag("IntegrityError", (error) => Effect.die(new Error(error.message)))
       )
     )
-    return {
-      items: page.events.map((event) => ({
+    const events = page.events.map((event) => ({
+      at: event,
+      item: {
         position: event.position,
         streamId: event.streamId,
         streamVersion: event.streamVersion,
@@ -78,7 +86,22 @@ export const eventRoutes: FastifyPluginAsync<{ readonly context: RouteContext }>
         data: event.data,
         metadata: event.metadata,
         time: event.recordedAt
-      })),
+      }
+    }))
+    // A broken row is named where it stands in the log, so a follower sees it and reads on.
+    const broken = page.broken.map((row) => ({
+      at: row,
+      item: {
+        position: row.position,
+        streamId: row.streamId,
+        streamVersion: row.streamVersion,
+        eventId: row.eventId,
+        type: row.type,
+        broken: { error: row.error._tag, message: row.error.message, details: fieldsOf(row.error) }
+      }
+    }))
+    return {
+      items: [...events, ...broken].sort((a, b) => compareCursors(a.at, b.at)).map(({ item }) => item),
       next: LogCursor.format(page.next)
     }
   })
