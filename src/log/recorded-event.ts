@@ -60,18 +60,23 @@ export interface EventRow {
   readonly intact: boolean
 }
 
+/** Where a row stands, and what it is: all a reader can say of a row it cannot read. */
+const placeOf = (row: EventRow) => ({
+  position: row.position,
+  transactionId: row.transaction_id,
+  streamId: row.stream_id,
+  streamVersion: row.stream_version,
+  eventId: row.event_id,
+  type: row.type
+})
+
 /** Turns a stored row into a RecordedEvent, refusing a broken chain and decoding known types. */
 export const toRecordedEvent = (row: EventRow, catalog: EventCatalog): Result.Result<RecordedEvent, IntegrityError | InvalidEvent> => {
   if (!row.intact) return Result.fail(new IntegrityError({ stream: row.stream_id, version: row.stream_version }))
   const eventType = catalog.find(row.type, row.schema_version)
   const decoded = eventType === undefined ? Result.succeed(row.data) : decodePayload(row.type, eventType.schema, row.data)
   return Result.map(decoded, (data) => ({
-    position: row.position,
-    transactionId: row.transaction_id,
-    streamId: row.stream_id,
-    streamVersion: row.stream_version,
-    eventId: row.event_id,
-    type: row.type,
+    ...placeOf(row),
     schemaVersion: row.schema_version,
     data,
     metadata: row.metadata,
@@ -96,15 +101,7 @@ export const partitionRows = (rows: ReadonlyArray<EventRow>, catalog: EventCatal
     const event = toRecordedEvent(row, catalog)
     if (Result.isSuccess(event)) events.push(event.success)
     else {
-      broken.push({
-        position: row.position,
-        transactionId: row.transaction_id,
-        streamId: row.stream_id,
-        streamVersion: row.stream_version,
-        eventId: row.event_id,
-        type: row.type,
-        error: event.failure
-      })
+      broken.push({ ...placeOf(row), error: event.failure })
     }
   }
   return { events, broken }
