@@ -96,6 +96,14 @@ const expectOneLine = (result: { code: number | null; stdout: string; stderr: st
   return lines[0]!
 }
 
+/** What migrate applies for this repository's config: Orrery's migrations, then the shipped domains' tables. */
+const shippedMigrations = {
+  applied:
+    "log 1 (event log), engine 1 (instances and tasks), engine 2 (workers), shop 1 (shop services: inventory, reservations, shipments), " +
+    "test-payments 1 (test payment provider: charges and refunds by idempotency key), travel 1 (travel services: seats, holds, tickets)",
+  current: "log 1, engine 2, shop 1, test-payments 1, travel 1"
+}
+
 const migrationsIn = async (dataDir: string) => {
   const db = await PGlite.create({ dataDir })
   try {
@@ -177,15 +185,16 @@ describe.concurrent("an unreachable database", () => {
 })
 
 describe("on PGlite", () => {
-  it("migrate applies the migrations to a new folder and exits 0", async () => {
+  it("migrate applies the migrations, Orrery's and the project's domains', to a new folder and exits 0", async () => {
     const dataDir = freshDataDir()
     const result = await complete(["migrate"], { ORRERY_DATA_DIR: dataDir })
     expect(result).toEqual({
       code: 0,
-      stdout: `migrated pglite at ${dataDir}: log 1 (event log), engine 1 (instances and tasks), engine 2 (workers)\n`,
+      stdout: `migrated pglite at ${dataDir}: ${shippedMigrations.applied}\n`,
       stderr: ""
     })
     expect(await migrationsIn(dataDir)).toContainEqual({ version: 1, name: "event log" })
+    expect(await migrationsIn(dataDir)).toContainEqual({ version: 1, name: "travel services: seats, holds, tickets" })
     expect(fs.existsSync(lockOf(dataDir))).toBe(false)
   })
 
@@ -197,7 +206,7 @@ describe("on PGlite", () => {
     const second = await complete(["migrate", "--data-dir", dataDir])
     expect(second).toEqual({
       code: 0,
-      stdout: `pglite at ${dataDir} is up to date: log 1, engine 2\n`,
+      stdout: `pglite at ${dataDir} is up to date: ${shippedMigrations.current}\n`,
       stderr: ""
     })
     expect(await migrationsIn(dataDir)).toEqual(applied)
@@ -227,6 +236,7 @@ describe("on PGlite", () => {
     expect(fs.existsSync(lockOf(dataDir))).toBe(false)
     // Closed cleanly: the folder opens again and is current.
     expect(await migrationsIn(dataDir)).toContainEqual({ version: 1, name: "event log" })
+    expect(await migrationsIn(dataDir)).toContainEqual({ version: 1, name: "travel services: seats, holds, tickets" })
   })
 
   it("a repeated SIGINT (the terminal's and npm's) still closes cleanly", async () => {
@@ -274,10 +284,10 @@ if (drivers.includes("postgres")) describe("on Postgres", () => {
     const location = url.toString()
     expect(await complete(["migrate"], env)).toEqual({
       code: 0,
-      stdout: `migrated postgres at ${location}: log 1 (event log), engine 1 (instances and tasks), engine 2 (workers)\n`,
+      stdout: `migrated postgres at ${location}: ${shippedMigrations.applied}\n`,
       stderr: ""
     })
-    expect((await complete(["migrate"], env)).stdout).toBe(`postgres at ${location} is up to date: log 1, engine 2\n`)
+    expect((await complete(["migrate"], env)).stdout).toBe(`postgres at ${location} is up to date: ${shippedMigrations.current}\n`)
     const run = cli(["start"], env)
     await run.waitFor(/^running/)
     expect(run.stdout()).toMatch(new RegExp(`^event log: postgres at ${location.replace(/[.?*+^$()[\]\\|{}]/g, "\\$&")}, migration version 1\n`))

@@ -86,8 +86,8 @@ const commands: Record<string, Command> = {
     run: async (_config, args) => (await import("./init.js")).init(args.positionals[0]!, { orrery: option(args, "orrery") })
   },
   migrate: {
-    summary: "apply the migrations and exit",
-    keys: ["databaseUrl", "dataDir", "logLevel"],
+    summary: "apply the migrations (Orrery's and the project's domains') and exit",
+    keys: projectKeys,
     shape: {},
     run: async (config) => (await server()).migrateLog(config)
   },

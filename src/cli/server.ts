@@ -1,23 +1,22 @@
 /**
  * The commands that run Orrery or work on its database directly: start (the
  * HTTP API, a worker unless --no-worker, the read models), worker, demo,
- * migrate and projections rebuild. All but migrate serve the
- * project's config (`orrery.config.ts`); none seeds a demo unless asked.
+ * migrate and projections rebuild. Each serves the project's config
+ * (`orrery.config.ts`; migrate applies its domains' tables too); none seeds a
+ * demo unless asked.
  */
 import { Cause, Effect, Layer } from "effect"
 import { type Config, databaseLayer } from "../config.js"
 import type { Domain } from "../domain.js"
-import { Engine, engineMigrations, Worker } from "../engine/index.js"
+import { Engine, Worker } from "../engine/index.js"
 import { otlpTracingLayer, serveHttp } from "../http/index.js"
-import { currentVersion, Database, logMigrations, migrate } from "../log/index.js"
+import { currentVersion, Database, migrate } from "../log/index.js"
 import { announceUrl } from "../log/lock-file.js"
-import { applicationLayer, defaultSchema as schema } from "../orrery/application.js"
+import { applicationLayer, defaultSchema as schema, neededMigrations } from "../orrery/application.js"
 import { Projections } from "../projections/projection.js"
 import { CommandFailed, oneLine, say } from "./output.js"
 import { loadProject, type Project } from "./project.js"
 import { runEffect } from "./run.js"
-
-export const allMigrations = [...logMigrations, ...engineMigrations]
 
 type DatabaseConfig = Pick<Config, "databaseUrl" | "dataDir" | "configFile" | "logLevel">
 
@@ -152,15 +151,17 @@ export const rebuildProjection = (config: DatabaseConfig, name: string) =>
   )
 
 /** Applies the log's and the engine's migrations: no project config needed. */
-export const migrateLog = (config: Pick<Config, "databaseUrl" | "dataDir" | "logLevel">) =>
+export const migrateLog = (config: DatabaseConfig) =>
   runEffect(
     Effect.gen(function*() {
+      // The project's domains bring their own tables: migrate applies them too, in order after Orrery's.
+      const needed = neededMigrations((yield* project(config.configFile)).domains)
       const db = yield* Database
       const applied = yield* Effect.tryPromise({
-        try: () => migrate(db, schema, allMigrations),
+        try: () => migrate(db, schema, needed),
         catch: (error) => new CommandFailed({ message: `migrating ${db.location} failed: ${String(error)}` })
       })
-      const current = allMigrations
+      const current = needed
         .filter((m, i, all) => all.findLastIndex((other) => other.component === m.component) === i)
         .map((m) => `${m.component} ${m.version}`)
         .join(", ")

@@ -40,7 +40,7 @@ const overHttp = async (url: string, token: string | undefined): Promise<Source>
 
 const inProcess = async (config: SourceConfig): Promise<Source> => {
   const project = await loadProject(config.configFile)
-  const [{ ManagedRuntime }, { databaseLayer }, { applicationLayer }, { makeInProcessClient }, { checkup }] = await Promise.all([
+  const [{ ManagedRuntime }, { databaseLayer }, { applicationLayer, neededMigrations }, { makeInProcessClient }, { checkup }] = await Promise.all([
     import("effect"),
     import("../config.js"),
     import("../orrery/application.js"),
@@ -53,7 +53,7 @@ const inProcess = async (config: SourceConfig): Promise<Source> => {
   return {
     client: makeInProcessClient((effect) => runtime.runPromise(effect)),
     workflowTypes: async () => types,
-    doctor: () => runtime.runPromise(checkup()),
+    doctor: () => runtime.runPromise(checkup(neededMigrations(project.domains))),
     close: () => runtime.dispose()
   }
 }

@@ -7,9 +7,9 @@
 import { Effect, Layer } from "effect"
 import type { CircuitBreaker, CircuitBreakerOptions } from "../activities/circuit-breaker.js"
 import type { Domain } from "../domain.js"
-import { type Engine, type EngineRuntime, OrrerySchema, orreryLayer, type WorkflowRegistry } from "../engine/index.js"
+import { type Engine, type EngineRuntime, engineMigrations, OrrerySchema, orreryLayer, type WorkflowRegistry } from "../engine/index.js"
 import type { WorkerOptions } from "../engine/worker.js"
-import { Database, type EventLog, type Migration, migrate } from "../log/index.js"
+import { Database, type EventLog, logMigrations, type Migration, migrate } from "../log/index.js"
 import { type Projections, projectionsLayer } from "../projections/projection.js"
 
 /** The Postgres schema Orrery keeps its tables in, unless told otherwise. */
@@ -64,6 +64,22 @@ export const domainMigrations = (domains: ReadonlyArray<Domain>): ReadonlyArray<
   }
   return ordered
 }
+
+/**
+ * Every migration an application of these domains needs: the log's, the
+ * engine's, then the domains' own. What `orrery migrate` applies and
+ * `orrery doctor` checks.
+ *
+ * @example
+ * ```ts
+ * yield* checkup(neededMigrations(project.domains))
+ * ```
+ */
+export const neededMigrations = (domains: ReadonlyArray<Domain>): ReadonlyArray<Migration> => [
+  ...logMigrations,
+  ...engineMigrations,
+  ...domainMigrations(domains)
+]
 
 /**
  * The domains' services over the database: their migrations applied first (in

@@ -221,6 +221,8 @@ describe.each(drivers)("debugging commands on %s", { timeout: 240_000 }, (driver
     const healthy = await orrery("doctor")
     expect(healthy.code).toBe(0)
     expect(healthy.stdout).toMatch(/^ok\s+migrations: log \d+$/m)
+    // The project's domains' tables are checked too.
+    expect(healthy.stdout).toMatch(/^ok\s+migrations: travel 1$/m)
     expect(healthy.stdout).toMatch(/^ok\s+cart: 1 running, 1 cancelled$/m)
     expect(healthy.stdout).toMatch(/^ok\s+history: \d+ entries of 2 instances read back, hash chains intact$/m)
     expect(healthy.stdout).toMatch(/^ok\s+read models: no parked events$/m)

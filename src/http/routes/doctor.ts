@@ -6,6 +6,7 @@
  */
 import type { FastifyPluginAsync } from "fastify"
 import { checkup } from "../../engine/checkup.js"
+import { neededMigrations } from "../../orrery/application.js"
 import type { RouteContext } from "../context.js"
 import { commonErrors, errors } from "../schemas.js"
 
@@ -39,6 +40,7 @@ export const doctorRoutes: FastifyPluginAsync<{ readonly context: RouteContext }
         }
       }
     },
-    async (request) => context.perform(request, checkup())
+    // The domains' own tables count: a server whose domain migration is missing is not healthy.
+    async (request) => context.perform(request, checkup(neededMigrations(context.options.domains)))
   )
 }
