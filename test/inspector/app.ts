@@ -43,6 +43,8 @@ export interface RunningApp {
   readonly url: string
   /** GET or POST against the API with the operate token; the JSON answer. */
   readonly api: (method: "GET" | "POST", route: string, body?: unknown) => Promise<any>
+  /** The server's database on Postgres (to reach behind it); undefined on PGlite, whose folder the server holds. */
+  readonly databaseUrl: string | undefined
   readonly stop: () => Promise<void>
 }
 
@@ -92,6 +94,7 @@ export const startApp = async (driver: Driver): Promise<RunningApp> => {
   return {
     url,
     api,
+    databaseUrl: env.DATABASE_URL,
     stop: async () => {
       child.kill("SIGTERM")
       await exited

@@ -4,6 +4,7 @@
  * against what the API answers for the same data.
  */
 import type { Browser, Page } from "playwright-core"
+import postgres from "postgres"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { drivers } from "../support/drivers.js"
 // @ts-expect-error: a browser module written in JavaScript (checked by its own tsconfig)
@@ -218,6 +219,29 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
     // The escape is JSON's own: read back, it is what was stored.
     expect(JSON.parse(shown).customerId).toBe(customerId)
     await page.context().close()
+  })
+
+  // Only on Postgres: a running server holds its PGlite folder, so nothing can change a row behind its back there.
+  it.runIf(driver === "postgres")("says where an instance's history breaks when a row was changed behind the log's back", async () => {
+    const id = `tampered-${Date.now()}`
+    await app.api("POST", "/workflows/cart", { id, input: {} })
+    await app.api("POST", `/workflows/cart/${id}/events`, { type: "ADD_ITEM", sku: "mug", quantity: 2, unitPrice: "9.50" })
+    const sql = postgres(app.databaseUrl!, { max: 1, onnotice: () => {} })
+    try {
+      await sql.unsafe(`update orrery.events set data = data || '{"tampered": true}' where stream_id = $1 and stream_version = 2`, [`cart-${id}`])
+    } finally {
+      await sql.end()
+    }
+    const page = await open(`/instances/cart/${id}`)
+    await page.locator(".step-panel p.broken").waitFor()
+    expect(await page.locator(".step-panel p.broken").textContent()).toContain(`broken at version 2 of stream cart-${id}`)
+    expect(await page.locator("ol.timeline li.broken").getAttribute("data-version")).toBe("2")
+    expect(await page.locator(".instance-head").textContent()).toContain(id)
+    await page.context().close()
+    // The API's 500 IntegrityError answers were the point here, not a fault of the page.
+    const expected = problems.filter((problem) => problem.startsWith(`/instances/cart/${id}: 500`))
+    expect(expected.length).toBeGreaterThan(0)
+    problems.splice(0, problems.length, ...problems.filter((problem) => !expected.includes(problem)))
   })
 
   it("no page threw or met a server error", () => {

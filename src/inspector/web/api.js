@@ -18,11 +18,13 @@ export const token = {
 
 /** An answer other than 2xx: the server's `{error, message}`. */
 export class ApiError extends Error {
-  /** @param {number} status @param {{ error?: string, message?: string } | null} body */
+  /** @param {number} status @param {{ error?: string, message?: string, details?: any } | null} body */
   constructor(status, body) {
     super(body?.message ?? `the server answered ${status}`)
     this.status = status
     this.error = body?.error ?? "HttpError"
+    /** The error's own fields (an IntegrityError's stream and version). */
+    this.details = body?.details
   }
 }
 

@@ -3,7 +3,7 @@
 // it waits on, its whole history, live while it runs, and a replay against another
 // version of its machine.
 
-import { follow, getJson, segment, withQuery } from "../api.js"
+import { ApiError, follow, getJson, segment, withQuery } from "../api.js"
 import { clock, fill, h, pretty, stateLabel, visible } from "../dom.js"
 import { report } from "../notice.js"
 import { activeStates, drawChart } from "../statechart.js"
@@ -170,6 +170,19 @@ export const instanceView = (main, { type = "", id = "" }) => {
   }
   slider.addEventListener("input", () => select(Number(slider.value) - 1))
 
+  /**
+   * A history changed behind the log's back cannot be shown or replayed: say
+   * where it breaks and what to do, instead of a page that never loads.
+   * @param {{ stream: string, version: number }} at
+   */
+  const drawBroken = (at) => {
+    drawHead()
+    const says = `The history of this instance is broken at version ${at.version} of stream ${at.stream}: the row does not match its hash chain, so it was changed or removed behind the log's back. Time travel and replay need the whole history. Run orrery doctor to find every broken stream.`
+    fill(stepPanel, h("p", { class: "broken" }, says))
+    fill(timeline, h("li", { class: "broken", "data-stream": at.stream, "data-version": at.version }, `version ${at.version}: does not match its hash chain`))
+    fill(chartBox, h("p", { class: "broken" }, `${stateLabel(instance.state)} (as the instance row says)`))
+  }
+
   /** Reads the instance, its history and its replay again (after the stream moved). */
   const refresh = async () => {
     const signal = controller.signal
@@ -178,7 +191,13 @@ export const instanceView = (main, { type = "", id = "" }) => {
       getJson(`${base}/history`, { signal }),
       getJson(`${base}/replay`, { signal }),
       getJson(`${base}/pending`, { signal })
-    ])
+    ]).catch(async (error) => {
+      if (!(error instanceof ApiError && error.error === "IntegrityError")) throw error
+      instance = await getJson(base, { signal })
+      drawBroken(error.details)
+      return []
+    })
+    if (read === undefined) return
     instance = read
     history = entries.items
     steps = replayed.steps
