@@ -17,10 +17,12 @@ import {
   type NewEvent,
   type RecordedEvent,
   type StoreUnavailable,
-  migrate
+  migrate,
+  describeIssue,
+  encodeBatch,
+  encodePayload,
+  fromDriver
 } from "../log/index.js"
-import { encodeBatch, fromDriver } from "../log/event-log.js"
-import { describeIssue, encodePayload } from "../log/event-type.js"
 import {
   type DeterminismError,
   EventNotAccepted,

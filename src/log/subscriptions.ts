@@ -9,7 +9,8 @@
  */
 import { Cause, Duration, Effect, Schedule, type Scope } from "effect"
 import type { DatabaseShape } from "./database.js"
-import { fromDriver, type ReadError } from "./event-log.js"
+import { fromDriver } from "./driver-errors.js"
+import type { ReadError } from "./errors.js"
 import type { EventCatalog } from "./event-type.js"
 import { type EventRow, LogCursor, type RecordedEvent, toRecordedEvent } from "./recorded-event.js"
 import type { StoreUnavailable } from "./database.js"
