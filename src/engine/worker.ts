@@ -15,7 +15,7 @@ import { hostname } from "node:os"
 import { runActivity } from "../activities/run-activity.js"
 import { CircuitBreaker } from "../activities/circuit-breaker.js"
 import { Database, fromDriver } from "../log/index.js"
-import { EngineRuntime } from "./engine.js"
+import { EngineRuntime } from "./runtime.js"
 import { type TaskRow, workerLiveMs } from "./store.js"
 import { streamOf } from "./workflow.js"
 
