@@ -92,6 +92,7 @@ export {
   InstanceExists,
   InstanceFinal,
   InstanceNotFound,
+  MalformedTask,
   NothingToRetry,
   WorkflowNotFound
 } from "./engine/errors.js"

@@ -16,6 +16,7 @@ import { type EventMetadata, InvalidEvent, type NewEvent, describeIssue, encodeP
 import * as R from "./records.js"
 import { type Invocables, type MachineEvent, type Step, type StepEffect, UnsupportedAction, nextStep, startStep } from "./step.js"
 import type { InstanceRow, InstanceStatus, ParentLink, TaskKind } from "./store.js"
+import type { TaskPayload } from "./task-payloads.js"
 import type { CallOptions } from "./views.js"
 import { type WorkflowDefinition, streamOf } from "./workflow.js"
 
@@ -50,17 +51,19 @@ export interface Loaded {
 // ---------------------------------------------------------------------------
 // What comes out
 
-/** A task to add; `local` when a worker in this process may take it at once (timers wait for their time). */
-export interface PlannedTask {
-  readonly kind: TaskKind
+interface PlannedTaskOf<K extends TaskKind> {
+  readonly kind: K
   readonly stream_id: string
   readonly workflow_type: string
   readonly instance_id: string
   readonly key: string
-  readonly payload: unknown
+  readonly payload: TaskPayload<K>
   readonly due_at: string | null
   readonly local: boolean
 }
+
+/** A task to add, its payload typed by its kind; `local` when a worker in this process may take it at once (timers wait for their time). */
+export type PlannedTask = { readonly [K in TaskKind]: PlannedTaskOf<K> }[TaskKind]
 
 /** Everything one write does to an instance: append, move its row, cancel and add tasks. */
 export interface Plan {
@@ -220,7 +223,7 @@ export const recordPlan = (
 export const cancelPlan = (loaded: Loaded, reason: string, call: CallOptions): Plan => {
   const { workflow_type: workflowType, instance_id: instanceId } = loaded.row
   const stream = streamOf(workflowType, instanceId)
-  const message = (to: { workflowType: string; instanceId: string }, key: string, event: MachineEvent): PlannedTask => ({
+  const message = (to: { workflowType: string; instanceId: string }, key: string, event: MachineEvent): PlannedTaskOf<"message"> => ({
     kind: "message", stream_id: stream, workflow_type: workflowType, instance_id: instanceId, key, payload: { to, from: stream, event }, due_at: null, local: false
   })
   const tasks: Array<PlannedTask> = []
@@ -246,7 +249,7 @@ export const retryPlan = (loaded: Loaded, call: CallOptions): Plan | undefined =
   const failure = loaded.row.failure as { activity?: { activityId: string; invokeId: string; src: string; input: unknown } } | null
   const activity = loaded.row.status === "failed" ? failure?.activity : undefined
   if (activity === undefined) return undefined
-  const task: PlannedTask = {
+  const task: PlannedTaskOf<"activity"> = {
     kind: "activity",
     stream_id: streamOf(workflowType, instanceId),
     workflow_type: workflowType,
@@ -356,7 +359,7 @@ const stepPlan = (
   const tasks: Array<PlannedTask> = []
   const cancel: Array<{ kind: string; key: string }> = []
   const children = { ...loaded.row.children }
-  const task = (kind: TaskKind, key: string, payload: unknown, dueAt: number | null, local: boolean): PlannedTask => ({
+  const task = <K extends TaskKind>(kind: K, key: string, payload: TaskPayload<K>, dueAt: number | null, local: boolean): PlannedTaskOf<K> => ({
     kind,
     stream_id: stream,
     workflow_type: workflowType,

@@ -4,17 +4,18 @@
  * start each come back here and are recorded as the input they stand for, in
  * the transaction that consumes the task. A task that no longer fits (its
  * instance is final or gone, its result comes too late) is dropped, and the
- * history says why.
+ * history says why. A claimed row that does not decode is parked as a
+ * `MalformedTask` before anything runs it.
  */
 import { Clock, Context, Effect, Result } from "effect"
-import type { InstanceNotFound, WorkflowNotFound } from "./errors.js"
+import type { InstanceNotFound, MalformedTask, WorkflowNotFound } from "./errors.js"
 import type { Consume, InstanceStore, TaskGone } from "./instance-store.js"
-import { type Input, cancelPlan, finalStatuses, normalize } from "./plan.js"
+import { type Input, cancelPlan, finalStatuses, normalize, recordPlan } from "./plan.js"
 import * as R from "./records.js"
 import type { WorkflowRegistry } from "./registry.js"
-import type { MachineEvent } from "./step.js"
 import type { EngineError, LocalWorker, Stepper } from "./stepper.js"
-import type { EngineStatements, ParentLink, TaskRow } from "./store.js"
+import type { EngineStatements, TaskRow } from "./store.js"
+import { type ActivityTask, type MessageTask, type StartTask, type Task, type TimerTask, decodeTask } from "./task-payloads.js"
 import { type WorkflowDefinition, streamOf } from "./workflow.js"
 
 export type { LocalWorker } from "./stepper.js"
@@ -23,15 +24,20 @@ export type { LocalWorker } from "./stepper.js"
 export interface RuntimeShape {
   readonly schema: string
   readonly statements: EngineStatements
+  /**
+   * Claimed rows, decoded: the tasks to run. A row whose kind or payload does not decode is parked
+   * (recorded in its instance's history as a `MalformedTask`, its instance failed, the row removed) and left out.
+   */
+  readonly admit: (rows: ReadonlyArray<TaskRow>, workerId: string) => Effect.Effect<ReadonlyArray<Task>>
   readonly completeActivity: (
-    task: TaskRow,
+    task: ActivityTask,
     workerId: string,
     outcome: { readonly ok: boolean; readonly value: unknown; readonly attempts: number; readonly durationMs: number }
   ) => Effect.Effect<void, EngineError>
-  readonly recordAttemptFailure: (task: TaskRow, attempt: Omit<typeof R.ActivityAttemptFailed.schema.Type, "activityId" | "src">) => Effect.Effect<void, EngineError>
-  readonly fireTimer: (task: TaskRow, workerId: string) => Effect.Effect<void, EngineError>
-  readonly deliverMessage: (task: TaskRow, workerId: string) => Effect.Effect<void, EngineError>
-  readonly startChild: (task: TaskRow, workerId: string) => Effect.Effect<void, EngineError>
+  readonly recordAttemptFailure: (task: ActivityTask, attempt: Omit<typeof R.ActivityAttemptFailed.schema.Type, "activityId" | "src">) => Effect.Effect<void, EngineError>
+  readonly fireTimer: (task: TimerTask, workerId: string) => Effect.Effect<void, EngineError>
+  readonly deliverMessage: (task: MessageTask, workerId: string) => Effect.Effect<void, EngineError>
+  readonly startChild: (task: StartTask, workerId: string) => Effect.Effect<void, EngineError>
   /**
    * A worker in this process takes the tasks this process schedules, leased to it at once — those
    * for which `keep` says yes (one in N when N workers are live; the rest go to every worker's claims).
@@ -54,13 +60,46 @@ const messageRetryMs = 200
  * yield* runtime.fireTimer(claimedTimer, "worker-1")
  */
 export const makeRuntime = (store: InstanceStore, steps: Stepper, registry: WorkflowRegistry["Service"]): RuntimeShape => {
-  const consumeOf = (task: TaskRow, workerId: string): Consume => ({ taskId: task.id, workerId })
+  const consumeOf = (task: Pick<TaskRow, "id">, workerId: string): Consume => ({ taskId: task.id, workerId })
 
   /** A task nobody wants any more (its instance is final, or gone): drop it. */
-  const drop = (task: TaskRow, workerId: string) => store.consumeTask(task.id, workerId)
+  const drop = (task: Pick<TaskRow, "id">, workerId: string) => store.consumeTask(task.id, workerId)
+
+  /**
+   * A row that does not decode can never run: take it off the table in a step that records it, and
+   * fail its instance (still running, it would wait for this task forever). With no instance to
+   * tell, the row is dropped and the log says so. Should the parking itself fail, the row stays
+   * leased and comes back once, decoded and parked again, after its lease: never a tight loop.
+   */
+  const park = (row: TaskRow, error: MalformedTask, workerId: string) => {
+    const malformedTask = { _tag: error._tag, taskId: error.taskId, kind: error.kind, key: error.key, stream: error.stream, reason: error.reason }
+    const recorded = R.TaskMalformed.make({ taskId: row.id, kind: row.kind, key: row.key, payload: row.payload ?? null, reason: error.reason }, { metadata: { kind: "record" } })
+    return Effect.logWarning(`worker ${workerId}: ${error.message}; parked`).pipe(
+      Effect.andThen(
+        steps.record(row.workflow_type, row.instance_id, (loaded) =>
+          Result.succeed(
+            recordPlan(loaded, [recorded], finalStatuses.has(loaded.row.status) ? { status: loaded.row.status, failure: loaded.row.failure } : { status: "failed", failure: { reason: error.message, malformedTask } })
+          ), consumeOf(row, workerId))
+      ),
+      Effect.asVoid,
+      Effect.catchTags({ InstanceNotFound: () => drop(row, workerId), WorkflowNotFound: () => drop(row, workerId), TaskGone: () => Effect.void }),
+      Effect.catchCause((cause) => Effect.logWarning(`worker ${workerId}: could not park malformed task ${row.id}; it comes back after its lease`, cause))
+    )
+  }
+
+  const admit: RuntimeShape["admit"] = (rows, workerId) =>
+    Effect.gen(function*() {
+      const tasks: Array<Task> = []
+      for (const row of rows) {
+        const decoded = decodeTask(row)
+        if (Result.isSuccess(decoded)) tasks.push(decoded.success)
+        else yield* park(row, decoded.failure, workerId)
+      }
+      return tasks
+    })
 
   const completeActivity: RuntimeShape["completeActivity"] = (task, workerId, outcome) => {
-    const input: Input = { kind: "activity", activityId: task.payload.activityId, src: task.payload.src, ok: outcome.ok, value: outcome.value, attempts: outcome.attempts, durationMs: outcome.durationMs, worker: workerId, activityInput: task.payload?.input }
+    const input: Input = { kind: "activity", activityId: task.payload.activityId, src: task.payload.src, ok: outcome.ok, value: outcome.value, attempts: outcome.attempts, durationMs: outcome.durationMs, worker: workerId, activityInput: task.payload.input }
     return steps.apply(task.workflow_type, task.instance_id, input, {}, consumeOf(task, workerId)).pipe(
       Effect.flatMap((applied) => {
         if (applied._tag === "Applied") return Effect.void
@@ -89,7 +128,7 @@ export const makeRuntime = (store: InstanceStore, steps: Stepper, registry: Work
     )
 
   const deliverMessage: RuntimeShape["deliverMessage"] = (task, workerId) => {
-    const { to, from, event } = task.payload as { to: { workflowType: string; instanceId: string }; from: string; event: MachineEvent }
+    const { to, from, event } = task.payload
     const delivered =
       event.type === "orrery.cancel"
         ? store.load(to.workflowType, to.instanceId).pipe(
@@ -116,7 +155,7 @@ export const makeRuntime = (store: InstanceStore, steps: Stepper, registry: Work
   }
 
   const startChild: RuntimeShape["startChild"] = (task, workerId) => {
-    const { workflowType, instanceId, input, parent } = task.payload as { workflowType: string; instanceId: string; input: unknown; parent: ParentLink }
+    const { workflowType, instanceId, input, parent } = task.payload
     return registry.newest(workflowType).pipe(
       Effect.flatMap((definition) =>
         Effect.fromResult(normalize(`${workflowType} input`, definition.events.input, input)).pipe(
@@ -140,6 +179,7 @@ export const makeRuntime = (store: InstanceStore, steps: Stepper, registry: Work
   return {
     schema: store.schema,
     statements: store.statements,
+    admit,
     completeActivity,
     recordAttemptFailure,
     fireTimer,

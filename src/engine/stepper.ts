@@ -12,11 +12,12 @@
 import { Clock, Duration, Effect, Random, Result } from "effect"
 import type { InvalidEvent, NewEvent, StoreUnavailable } from "../log/index.js"
 import { InstanceBusy, InstanceExists, type InstanceNotFound, type WorkflowNotFound } from "./errors.js"
-import { Conflict, type Consume, type InstanceStore, type TaskGone, type TaskInsert } from "./instance-store.js"
+import { Conflict, type Consume, type Insert, type InstanceStore, type TaskGone, type TaskInsert } from "./instance-store.js"
 import { type Input, type Loaded, type Plan, type PlannedTask, afterWrite, decide, decideStart, finalStatuses, recordPlan } from "./plan.js"
 import type { WorkflowRegistry } from "./registry.js"
 import type { Invocables } from "./step.js"
-import type { ParentLink, TaskRow } from "./store.js"
+import type { InstanceRow, ParentLink } from "./store.js"
+import type { Task } from "./task-payloads.js"
 import type { CallOptions, StartOptions } from "./views.js"
 import type { WorkflowDefinition } from "./workflow.js"
 
@@ -28,7 +29,7 @@ export interface LocalWorker {
   readonly id: string
   /** Whether to lease the next task to this worker at once rather than leave it for a claim. */
   readonly keep: () => boolean
-  readonly take: (tasks: ReadonlyArray<TaskRow>) => void
+  readonly take: (tasks: ReadonlyArray<Task>) => void
 }
 
 /** What an input came to. */
@@ -57,29 +58,31 @@ export const makeStepper = (store: InstanceStore, registry: WorkflowRegistry["Se
   })
 
   /** Planned tasks as rows: the local worker keeps its share, leased to it at once; the rest wait for a claim. */
-  const leased = (tasks: ReadonlyArray<PlannedTask>): ReadonlyArray<TaskInsert> =>
-    tasks.map(({ local, ...task }) => {
+  const leased = (tasks: ReadonlyArray<PlannedTask>): ReadonlyArray<{ readonly planned: PlannedTask; readonly row: TaskInsert }> =>
+    tasks.map((planned) => {
+      const { local, ...task } = planned
       const kept = local && localWorker !== undefined && localWorker.keep()
-      return { ...task, locked_by: kept ? localWorker!.id : null, lease_ms: kept ? leaseMs : null }
+      return { planned, row: { ...task, locked_by: kept ? localWorker!.id : null, lease_ms: kept ? leaseMs : null } }
     })
 
   /** Writes a plan and hands the local worker what it kept. */
   const write = (
-    row: Parameters<InstanceStore["write"]>[0],
+    row: Pick<InstanceRow, "workflow_type" | "instance_id" | "stream_version" | "machine_version">,
     definition: WorkflowDefinition<any>,
     plan: Plan,
     consume: Consume | undefined,
-    insert?: Parameters<InstanceStore["write"]>[5]
+    insert?: Insert
   ) => {
     const tasks = leased(plan.tasks)
-    return store.write(row, definition, plan, tasks, consume, insert).pipe(
+    return store.write(row, definition, plan, tasks.map((task) => task.row), consume, insert).pipe(
       Effect.tap((inserted) =>
         Effect.sync(() => {
-          const local = tasks.filter((t) => t.locked_by !== null)
+          const local = tasks.filter((task) => task.row.locked_by !== null).map((task) => task.planned)
           if (local.length === 0 || localWorker === undefined) return
           const ids = new Map(inserted.map((t) => [`${t.kind}:${t.key}`, t.id]))
+          // Written by this step from typed payloads: handed over as they are, nothing to decode.
           localWorker.take(
-            local.map((t) => ({ id: ids.get(`${t.kind}:${t.key}`)!, kind: t.kind, stream_id: t.stream_id, workflow_type: t.workflow_type, instance_id: t.instance_id, key: t.key, payload: t.payload, due_at: new Date(), attempts: t.kind === "activity" ? 1 : 0 }))
+            local.map(({ local: _local, due_at: _dueAt, ...t }): Task => ({ ...t, id: ids.get(`${t.kind}:${t.key}`)!, due_at: new Date(), attempts: t.kind === "activity" ? 1 : 0 }))
           )
         })
       ),
