@@ -69,6 +69,6 @@ export {
   WorkflowNotFound
 } from "./engine/errors.js"
 export { IntegrityError, InvalidCursor, InvalidEvent, StoreUnavailable } from "./log/errors.js"
-export type { HistoryEntry, InstanceView, ListFilter, PendingTask, StateCount } from "./engine/engine.js"
+export type { HistoryEntry, InstanceView, ListFilter, PendingTask, StateCount } from "./engine/views.js"
 export type { MachineVersionGraph, StateNodeGraph, TransitionGraph } from "./http/routes/machine-graph.js"
 export type { WorkflowContext, WorkflowEvent, WorkflowInput, WorkflowOutput, WorkflowTypeName } from "./engine/workflow.js"

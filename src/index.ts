@@ -82,7 +82,7 @@ export { domainServicesLayer, type ApplicationServices } from "./orrery/applicat
 export { defineProjection, Projections, type Projection } from "./projections/projection.js"
 
 // -- What callers see: views and typed errors -------------------------------------------
-export type { HistoryEntry, InstanceReplay, InstanceView, ListFilter, PendingTask, StateCount } from "./engine/engine.js"
+export type { HistoryEntry, InstanceReplay, InstanceView, ListFilter, PendingTask, StateCount } from "./engine/views.js"
 export type { InstanceStatus, ParentLink } from "./engine/store.js"
 export type { ReplayedStep } from "./engine/replay.js"
 export {
@@ -93,6 +93,7 @@ export {
   InstanceExists,
   InstanceFinal,
   InstanceNotFound,
+  MalformedTask,
   NothingToRetry,
   WorkflowNotFound
 } from "./engine/errors.js"

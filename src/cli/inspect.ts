@@ -8,7 +8,7 @@
  */
 import { readFile, writeFile } from "node:fs/promises"
 import type { CallOptions, ReplayView } from "../client/types.js"
-import type { HistoryEntry } from "../engine/engine.js"
+import type { HistoryEntry } from "../engine/views.js"
 import type { WorkflowDefinition } from "../engine/workflow.js"
 import type { RecordedEvent } from "../log/index.js"
 import { BadUsage, CommandFailed, type Say } from "./output.js"

@@ -6,7 +6,7 @@
  * workers as well as Node.
  */
 import type { Checkup } from "../engine/checkup.js"
-import type { StateCount } from "../engine/engine.js"
+import type { StateCount } from "../engine/views.js"
 import type { AnyWorkflow } from "../engine/workflow.js"
 import type { MachineVersionGraph } from "../http/routes/machine-graph.js"
 import { parseDuration } from "../kit/duration.js"

@@ -7,7 +7,7 @@
  * compile error; given a definition itself (`client.start(signup, input)`),
  * the input is typed with no type parameter at all.
  */
-import type { HistoryEntry, InstanceView, ListFilter, PendingTask } from "../engine/engine.js"
+import type { HistoryEntry, InstanceView, ListFilter, PendingTask } from "../engine/views.js"
 import type { DeterminismError } from "../engine/errors.js"
 import type { AnyWorkflow, WorkflowContext, WorkflowEvent, WorkflowInput, WorkflowOutput, WorkflowTypeName } from "../engine/workflow.js"
 

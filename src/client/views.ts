@@ -6,7 +6,7 @@
  * needed: they stand on effect's Schema, which a short-lived caller (a CLI
  * `list`) should not wait for when every answer is a success.
  */
-import type { HistoryEntry, PendingTask } from "../engine/engine.js"
+import type { HistoryEntry, PendingTask } from "../engine/views.js"
 import type { ReplayStepView, ReplayView, WorkflowView } from "./types.js"
 
 type Json = Record<string, any>

@@ -8,7 +8,8 @@
  */
 import { Effect } from "effect"
 import { currentVersion, Database, EventLog, logMigrations, type Migration } from "../log/index.js"
-import { Engine, EngineRuntime } from "./engine.js"
+import { Engine } from "./engine.js"
+import { EngineRuntime } from "./runtime.js"
 import { WorkflowRegistry } from "./registry.js"
 import { engineMigrations } from "./store.js"
 

@@ -82,6 +82,22 @@ export class DeterminismError extends Schema.TaggedError<DeterminismError>()("De
   }
 }
 
+/**
+ * A task row whose kind or payload does not decode (written by hand, by another version, or
+ * corrupted): it is parked — recorded in its instance's history and removed — never run.
+ */
+export class MalformedTask extends Schema.TaggedError<MalformedTask>()("MalformedTask", {
+  taskId: Schema.Number,
+  kind: Schema.String,
+  key: Schema.String,
+  stream: Schema.String,
+  reason: Schema.String
+}) {
+  override get message() {
+    return `task ${this.taskId} (${this.kind} ${this.key} of ${this.stream}) is malformed: ${this.reason}`
+  }
+}
+
 /** Optimistic concurrency kept losing to other writers of the same instance. */
 export class InstanceBusy extends Schema.TaggedError<InstanceBusy>()("InstanceBusy", {
   workflowType: Schema.String,

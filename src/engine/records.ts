@@ -11,7 +11,7 @@ import { defineEvent, type RecordedEvent } from "../log/index.js"
 
 const Json = Schema.Unknown
 /** A machine event: a `type` and any JSON beside it. */
-const EventPayload = Schema.StructWithRest(Schema.Struct({ type: Schema.String }), [Schema.Record(Schema.String, Json)])
+export const MachineEventPayload = Schema.StructWithRest(Schema.Struct({ type: Schema.String }), [Schema.Record(Schema.String, Json)])
 
 // Inputs -------------------------------------------------------------------
 
@@ -26,7 +26,7 @@ export const WorkflowStarted = defineEvent(
   })
 )
 
-export const EventReceived = defineEvent("workflow.event_received", Schema.Struct({ event: EventPayload }))
+export const EventReceived = defineEvent("workflow.event_received", Schema.Struct({ event: MachineEventPayload }))
 
 export const ActivityCompleted = defineEvent(
   "activity.completed",
@@ -56,12 +56,12 @@ export const ActivityFailed = defineEvent(
 
 export const TimerFired = defineEvent(
   "timer.fired",
-  Schema.Struct({ timerId: Schema.String, event: EventPayload, dueAt: Schema.String, firedAt: Schema.String })
+  Schema.Struct({ timerId: Schema.String, event: MachineEventPayload, dueAt: Schema.String, firedAt: Schema.String })
 )
 
 export const MessageReceived = defineEvent(
   "message.received",
-  Schema.Struct({ from: Schema.String, event: EventPayload })
+  Schema.Struct({ from: Schema.String, event: MachineEventPayload })
 )
 
 // Records ------------------------------------------------------------------
@@ -91,14 +91,14 @@ export const ActivityIgnored = defineEvent(
 
 export const TimerScheduled = defineEvent(
   "timer.scheduled",
-  Schema.Struct({ timerId: Schema.String, event: EventPayload, dueAt: Schema.String })
+  Schema.Struct({ timerId: Schema.String, event: MachineEventPayload, dueAt: Schema.String })
 )
 
 export const TimerCancelled = defineEvent("timer.cancelled", Schema.Struct({ timerId: Schema.String }))
 
 export const MessageSent = defineEvent(
   "message.sent",
-  Schema.Struct({ to: Schema.String, event: EventPayload, dueAt: Schema.optional(Schema.String) })
+  Schema.Struct({ to: Schema.String, event: MachineEventPayload, dueAt: Schema.optional(Schema.String) })
 )
 
 export const ChildStarted = defineEvent(
@@ -114,6 +114,12 @@ export const WorkflowFailed = defineEvent(
 )
 
 export const WorkflowRetried = defineEvent("workflow.retried", Schema.Struct({ activityId: Schema.String }))
+
+/** A task row that did not decode was taken off the table; its payload is kept here as it was. */
+export const TaskMalformed = defineEvent(
+  "task.malformed",
+  Schema.Struct({ taskId: Schema.Number, kind: Schema.String, key: Schema.String, payload: Json, reason: Schema.String })
+)
 
 export const engineEventTypes = [
   WorkflowStarted,
@@ -131,7 +137,8 @@ export const engineEventTypes = [
   ChildStarted,
   WorkflowCancelled,
   WorkflowFailed,
-  WorkflowRetried
+  WorkflowRetried,
+  TaskMalformed
 ]
 
 export type EntryKind = "input" | "domain" | "record"

@@ -164,14 +164,15 @@ export const workerLiveMs = 10_000
 
 export type TaskKind = "activity" | "timer" | "message" | "start"
 
+/** A task row as the table holds it; `decodeTask` (task-payloads.ts) checks its kind and payload. */
 export interface TaskRow {
   readonly id: number
-  readonly kind: TaskKind
+  readonly kind: string
   readonly stream_id: string
   readonly workflow_type: string
   readonly instance_id: string
   readonly key: string
-  readonly payload: any
+  readonly payload: unknown
   readonly due_at: Date
   readonly attempts: number
 }

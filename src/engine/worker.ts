@@ -14,10 +14,10 @@ import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
 import { runActivity } from "../activities/run-activity.js"
 import { CircuitBreaker } from "../activities/circuit-breaker.js"
-import { Database } from "../log/index.js"
-import { fromDriver } from "../log/event-log.js"
-import { EngineRuntime } from "./engine.js"
+import { Database, fromDriver } from "../log/index.js"
+import { EngineRuntime } from "./runtime.js"
 import { type TaskRow, workerLiveMs } from "./store.js"
+import type { Task } from "./task-payloads.js"
 import { streamOf } from "./workflow.js"
 
 export interface WorkerOptions {
@@ -53,7 +53,7 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
   const beatMs = Math.min(options.beatMs ?? 2_000, workerLiveMs / 3)
   const sql = runtime.statements
 
-  const inHand = new Map<number, TaskRow>()
+  const inHand = new Map<number, Task>()
   const wake = yield* Latch.make(false)
   const slots = yield* Semaphore.make(concurrency)
   let stopping = false
@@ -95,7 +95,7 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
   let turn = 0
   const keep = () => live <= 1 || turn++ % live === 0
 
-  const perform = (task: TaskRow): Effect.Effect<void, unknown> => {
+  const perform = (task: Task): Effect.Effect<void, unknown> => {
     switch (task.kind) {
       case "activity":
         return Effect.gen(function*() {
@@ -128,7 +128,7 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
     }
   }
 
-  const runTask = (task: TaskRow) =>
+  const runTask = (task: Task) =>
     slots.withPermits(1)(
       perform(task).pipe(
         Effect.catchCause((cause) =>
@@ -145,7 +145,7 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
     )
 
   const fibers = new Set<Fiber.Fiber<void>>()
-  const dispatch = (tasks: ReadonlyArray<TaskRow>) =>
+  const dispatch = (tasks: ReadonlyArray<Task>) =>
     Effect.gen(function*() {
       for (const task of tasks) {
         if (inHand.has(task.id)) continue
@@ -157,7 +157,7 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
     })
 
   /** Tasks handed over by this process's engine, already leased to us. */
-  const handedOver: Array<TaskRow> = []
+  const handedOver: Array<Task> = []
   yield* runtime.attachLocalWorker({
     id,
     keep,
@@ -171,13 +171,16 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
   /** What is due by the engine's clock (a test clock jumps it ahead). */
   const clockNow = Effect.map(Clock.currentTimeMillis, (ms) => new Date(ms).toISOString())
 
-  /** Alone, take what is due; beside others, no more than a fair share (the count costs one scan per poll). */
+  /**
+   * Alone, take what is due; beside others, no more than a fair share (the count costs one scan per poll).
+   * Claimed rows are decoded here: one that does not decode is parked as a MalformedTask, never run.
+   */
   const claim = (limit: number) =>
     Effect.flatMap(clockNow, (now) =>
       fromDriver(db, () =>
         live <= 1 ? db.query<TaskRow>(sql.claim, [id, limit, leaseMs, now]) : db.query<TaskRow>(sql.claimShare, [id, limit, leaseMs, now, live, inHand.size])
       )
-    )
+    ).pipe(Effect.flatMap((rows) => runtime.admit(rows, id).pipe(Effect.map((tasks) => ({ claimed: rows.length, tasks })))))
 
   const nextWait = Effect.flatMap(clockNow, (now) => fromDriver(db, () => db.query<{ wait_ms: number | null }>(sql.nextDue, [now]))).pipe(
     Effect.map(([row]) => Math.min(pollMs, row?.wait_ms ?? pollMs)),
@@ -194,7 +197,7 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
         yield* wake.await
         continue
       }
-      const claimed = yield* claim(Math.min(free, 100)).pipe(
+      const { claimed, tasks } = yield* claim(Math.min(free, 100)).pipe(
         Effect.tap(() => Effect.sync(() => (failures = 0))),
         // A lost database, or any other error of the claim (a defect included): a worker that stopped here would never run again.
         Effect.catchCause((cause) => {
@@ -204,16 +207,16 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
           return Effect.logWarning(`worker ${id} cannot claim tasks: ${error instanceof Error ? error.message : String(error)}`).pipe(
             // Backs off up to 5 s, but work handed over (or announced) ends the wait: the database answered someone, so try again.
             Effect.andThen(wake.await.pipe(Effect.timeoutOption(Duration.millis(Math.min(5_000, 100 * 2 ** Math.min(failures, 6)))))),
-            Effect.as([] as Array<TaskRow>)
+            Effect.as({ claimed: 0, tasks: [] as ReadonlyArray<Task> })
           )
         })
       )
-      yield* dispatch(claimed)
-      if (claimed.length === Math.min(free, 100)) continue
+      yield* dispatch(tasks)
+      if (claimed === Math.min(free, 100)) continue
       // A task due now that we could not claim is another worker's: never spin on it. Beside other
       // workers, what is left due after our claim is theirs, or ours once work in hand finishes (that wakes us).
       const due = yield* nextWait
-      const wait = live > 1 && claimed.length > 0 && due === 0 ? pollMs : Math.max(claimed.length === 0 ? 5 : 0, due)
+      const wait = live > 1 && claimed > 0 && due === 0 ? pollMs : Math.max(claimed === 0 ? 5 : 0, due)
       if (wait > 0 && handedOver.length === 0) yield* wake.await.pipe(Effect.timeoutOption(Duration.millis(wait)))
     }
   })

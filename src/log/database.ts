@@ -31,35 +31,6 @@ export class StoreUnavailable extends Schema.TaggedError<StoreUnavailable>()("St
   message: Schema.String
 }) {}
 
-/** SQLSTATE of a driver error, when it has one. */
-export const sqlState = (error: unknown): string | undefined => {
-  const code = (error as { code?: unknown } | null)?.code
-  return typeof code === "string" ? code : undefined
-}
-
-const connectionCodes = new Set([
-  "ECONNREFUSED",
-  "ECONNRESET",
-  "ENOTFOUND",
-  "EAI_AGAIN",
-  "ETIMEDOUT",
-  "EPIPE",
-  "CONNECT_TIMEOUT",
-  "CONNECTION_CLOSED",
-  "CONNECTION_ENDED",
-  "CONNECTION_DESTROYED",
-  "57P01", // admin_shutdown
-  "57P02", // crash_shutdown
-  "57P03", // cannot_connect_now
-  "53300" // too_many_connections
-])
-
-/** True when an error means "the database is not there right now" rather than "this SQL is wrong". */
-export const isConnectionError = (error: unknown): boolean => {
-  const code = sqlState(error)
-  return code !== undefined && (connectionCodes.has(code) || code.startsWith("08"))
-}
-
 /** `postgres://user:secret@host/db` → `postgres://user:***@host/db`; anything unparsable is hidden whole. */
 export const maskUrl = (url: string): string => {
   try {

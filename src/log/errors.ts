@@ -1,6 +1,8 @@
 /** The typed failures of the event log. Each is a value in the error channel, never a thrown stack. */
 import { Schema } from "effect"
 
+import type { StoreUnavailable } from "./database.js"
+
 export { StoreUnavailable } from "./database.js"
 
 /** What an append expects the stream's version to be. */
@@ -52,3 +54,8 @@ export class IntegrityError extends Schema.TaggedError<IntegrityError>()("Integr
     return `stream ${this.stream} version ${this.version} does not match its hash chain`
   }
 }
+
+/** What an append can fail with. */
+export type AppendError = VersionConflict | InvalidEvent | EventIdInUse | StoreUnavailable
+/** What a read can fail with. */
+export type ReadError = IntegrityError | InvalidEvent | StoreUnavailable

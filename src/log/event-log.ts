@@ -4,22 +4,16 @@
  * durable subscriptions and snapshots. Both drivers run this same code.
  */
 import { Context, Effect, Layer, Option, Result, type Scope } from "effect"
-import { Database, type DatabaseShape, type Queryable, StoreUnavailable, isConnectionError, sqlState } from "./database.js"
-import { EventIdInUse, type ExpectedVersion, type IntegrityError, InvalidEvent, VersionConflict } from "./errors.js"
-import { type EventCatalog, type EventMetadata, type NewEvent, emptyCatalog, encodePayload } from "./event-type.js"
+import { type AppendResult, appendBatch, encodeBatch } from "./append.js"
+import { Database, type StoreUnavailable } from "./database.js"
+import { fromDriver, sqlState } from "./driver-errors.js"
+import { type AppendError, EventIdInUse, type ExpectedVersion, InvalidEvent, type ReadError, VersionConflict } from "./errors.js"
+import { type EventCatalog, type EventMetadata, type NewEvent, emptyCatalog } from "./event-type.js"
 import { type BrokenEvent, type EventRow, LogCursor, partitionRows, type RecordedEvent, toRecordedEvents } from "./recorded-event.js"
 import { migrate } from "./migrations.js"
 import { type Statements, statements } from "./statements.js"
 import { type ParkedEvent, type SubscribeOptions, type Subscription, type SubscriptionHandler, runSubscription } from "./subscriptions.js"
 import { Wakeups } from "./wakeups.js"
-
-export interface AppendResult {
-  /** The stream's version after the append (the last event's version). */
-  readonly streamVersion: number
-  readonly positions: ReadonlyArray<number>
-  /** True when every event was already stored: a retry, nothing written. */
-  readonly alreadyStored: boolean
-}
 
 export interface Snapshot {
   readonly streamId: string
@@ -37,8 +31,8 @@ export interface ReadAllResult {
   readonly next: LogCursor
 }
 
-export type AppendError = VersionConflict | InvalidEvent | EventIdInUse | StoreUnavailable
-export type ReadError = IntegrityError | InvalidEvent | StoreUnavailable
+export type { AppendResult } from "./append.js"
+export type { AppendError, ReadError } from "./errors.js"
 
 export interface EventLogShape {
   readonly append: (
@@ -87,89 +81,6 @@ export interface EventLogOptions {
   /** Run migrations when the layer is built (default true). */
   readonly migrate?: boolean
 }
-
-// ---------------------------------------------------------------------------
-// Appending (also used by the engine inside its own transactions)
-
-const expectedCode = (expected: ExpectedVersion): number =>
-  expected === "any" ? -1 : expected === "no_stream" ? 0 : expected
-
-interface AppendRow {
-  readonly outcome: "inserted" | "existing" | "conflict"
-  readonly stream_id: string
-  readonly position: number | null
-  readonly stream_version: number | null
-  readonly head: number
-}
-
-/** Encodes and validates every payload first: an invalid one refuses the whole append before any SQL. */
-export const encodeBatch = (
-  events: ReadonlyArray<NewEvent>,
-  metadata: EventMetadata | undefined
-): Result.Result<string, InvalidEvent> => {
-  const batch: Array<unknown> = []
-  for (const event of events) {
-    const data = encodePayload(event)
-    if (Result.isFailure(data)) return Result.fail(data.failure)
-    batch.push({
-      event_id: event.eventId,
-      type: event.type,
-      schema_version: event.eventType.schemaVersion,
-      data: data.success,
-      metadata: metadata === undefined ? event.metadata : { ...metadata, ...event.metadata }
-    })
-  }
-  return Result.succeed(JSON.stringify(batch))
-}
-
-/**
- * One append statement on `db` (the database, or a transaction the caller holds).
- * Resolves to the result or a typed refusal; rejects only on driver failures.
- */
-export const appendBatch = async (
-  db: Queryable,
-  sql: Statements,
-  stream: string,
-  expected: ExpectedVersion,
-  count: number,
-  batch: string
-): Promise<Result.Result<AppendResult, VersionConflict | EventIdInUse>> => {
-  const rows = await db.query<AppendRow>(sql.append, [stream, expectedCode(expected), batch])
-  const first = rows[0]
-  if (first === undefined) throw new Error("append returned no row")
-  if (first.outcome === "conflict") return Result.fail(new VersionConflict({ stream, expected, actual: first.head }))
-  if (first.outcome === "existing") {
-    const foreign = rows.find((row) => row.stream_id !== stream)
-    if (foreign !== undefined || rows.length !== count) {
-      return Result.fail(new EventIdInUse({ stream, eventId: "one of the appended event ids" }))
-    }
-    return Result.succeed({
-      streamVersion: Math.max(...rows.map((row) => row.stream_version!)),
-      positions: rows.map((row) => row.position!),
-      alreadyStored: true
-    })
-  }
-  return Result.succeed({
-    streamVersion: rows[rows.length - 1]!.stream_version!,
-    positions: rows.map((row) => row.position!),
-    alreadyStored: false
-  })
-}
-
-/** A driver failure: a lost connection is a typed, retryable error; anything else is a bug and dies. */
-export const fromDriver = <A>(db: Pick<DatabaseShape, "location">, run: () => Promise<A>): Effect.Effect<A, StoreUnavailable> =>
-  Effect.tryPromise({ try: run, catch: (error) => error }).pipe(
-    Effect.catch((error) =>
-      isConnectionError(error)
-        ? Effect.fail(
-            new StoreUnavailable({
-              location: db.location,
-              message: `lost the database at ${db.location}: ${error instanceof Error ? error.message : String(error)}`
-            })
-          )
-        : Effect.die(error)
-    )
-  )
 
 // ---------------------------------------------------------------------------
 // The service

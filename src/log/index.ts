@@ -1,10 +1,25 @@
-/** The event log's public API. */
+/**
+ * The event log, closed off behind this module: everything outside `src/log`
+ * imports from here. Besides the `EventLog` service it offers what a writer
+ * holding its own transaction needs — `encodeBatch` / `appendBatch` (the
+ * engine appends a step's events in the same transaction as its instance row),
+ * `encodePayload` / `describeIssue` (checking a payload against its schema),
+ * and `fromDriver` (a driver failure as a typed `StoreUnavailable`).
+ */
 export { Database, StoreUnavailable, maskUrl, type DatabaseShape, type Queryable } from "./database.js"
-export { EventIdInUse, IntegrityError, InvalidCursor, InvalidEvent, VersionConflict, type ExpectedVersion } from "./errors.js"
+export {
+  EventIdInUse,
+  IntegrityError,
+  InvalidCursor,
+  InvalidEvent,
+  VersionConflict,
+  type AppendError,
+  type ExpectedVersion,
+  type ReadError
+} from "./errors.js"
 export {
   EventLog,
   layer,
-  type AppendResult,
   type EventLogOptions,
   type EventLogShape,
   type ReadAllResult,
@@ -12,6 +27,8 @@ export {
 } from "./event-log.js"
 export {
   defineEvent,
+  describeIssue,
+  encodePayload,
   makeCatalog,
   type EventCatalog,
   type EventMetadata,
@@ -23,4 +40,6 @@ export { currentVersion, logMigrations, migrate, type Migration } from "./migrat
 export { layerPglite, type PgliteOptions } from "./pglite.js"
 export { layerPostgres, type PostgresOptions } from "./postgres.js"
 export { LogCursor, type BrokenEvent, type RecordedEvent } from "./recorded-event.js"
+export { appendBatch, encodeBatch, type AppendResult } from "./append.js"
+export { fromDriver } from "./driver-errors.js"
 export type { ParkedEvent, SubscribeOptions, Subscription, SubscriptionHandler } from "./subscriptions.js"

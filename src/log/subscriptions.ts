@@ -9,7 +9,7 @@
  */
 import { Cause, Duration, Effect, Schedule, type Scope } from "effect"
 import type { DatabaseShape } from "./database.js"
-import { fromDriver } from "./event-log.js"
+import { fromDriver } from "./driver-errors.js"
 import type { EventCatalog } from "./event-type.js"
 import { type BrokenEvent, type EventRow, LogCursor, type RecordedEvent, toRecordedEvent } from "./recorded-event.js"
 import type { StoreUnavailable } from "./database.js"

@@ -7,8 +7,7 @@
  * rows and replays the whole log into it.
  */
 import { Context, Effect, Layer, type Scope } from "effect"
-import { Database, EventLog, type Queryable, type RecordedEvent, type StoreUnavailable } from "../log/index.js"
-import { fromDriver } from "../log/event-log.js"
+import { Database, EventLog, fromDriver, type Queryable, type RecordedEvent, type StoreUnavailable } from "../log/index.js"
 
 export interface Projection {
   readonly name: string

@@ -7,8 +7,7 @@
  */
 import { Effect, Exit, Fiber, Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { Database, EventLog, LogCursor, type RecordedEvent, migrate } from "../../src/log/index.js"
-import { appendBatch, encodeBatch, fromDriver } from "../../src/log/event-log.js"
+import { Database, EventLog, LogCursor, type RecordedEvent, appendBatch, encodeBatch, fromDriver, migrate } from "../../src/log/index.js"
 import { statements } from "../../src/log/statements.js"
 import { drivers, freshSchema, withLog } from "../support/drivers.js"
 import { catalog, tick } from "./fixtures.js"

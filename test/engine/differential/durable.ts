@@ -15,6 +15,8 @@
 import { Cause, Effect, Exit } from "effect"
 import { Engine, EngineRuntime, streamOf } from "../../../src/engine/index.js"
 import { Database } from "../../../src/log/index.js"
+import type { TaskRow } from "../../../src/engine/store.js"
+import type { Task } from "../../../src/engine/task-payloads.js"
 import { type Input, json, type MachineEvent, type Observation, type Sent, type Status } from "./reference.js"
 
 export interface EngineOutcome {
@@ -36,17 +38,8 @@ export interface EngineOutcome {
   readonly causes?: ReadonlyArray<string>
 }
 
-interface TaskRow {
-  readonly id: number
-  readonly kind: "activity" | "timer" | "message" | "start"
-  readonly stream_id: string
-  readonly workflow_type: string
-  readonly instance_id: string
-  readonly key: string
-  readonly payload: any
-  readonly due_at: Date
-  readonly attempts: number
-}
+
+const isKind = <K extends Task["kind"]>(kind: K) => (task: Task): task is Extract<Task, { kind: K }> => task.kind === kind
 
 const statusOf: Record<string, Status> = { running: "active", done: "done", failed: "error", cancelled: "stopped" }
 const workerId = "differential-worker"
@@ -130,11 +123,17 @@ export const makeDurable = Effect.gen(function*() {
       Effect.gen(function*() {
         const fromStream = streamOf(from.workflowType, from.instanceId)
         const payload = { to: { workflowType: type, instanceId: id }, from: fromStream, event }
-        const [task] = yield* query<TaskRow>(messageSql, [fromStream, from.workflowType, from.instanceId, `differential:${id}:${messages++}`, JSON.stringify(payload), workerId])
+        const rows = yield* query<TaskRow>(messageSql, [fromStream, from.workflowType, from.instanceId, `differential:${id}:${messages++}`, JSON.stringify(payload), workerId])
+        const [task] = (yield* runtime.admit(rows, workerId)).filter(isKind("message"))
         yield* runtime.deliverMessage(task!, workerId)
       })
 
-    const claim = (kind: "activity" | "timer", key: string) => query<TaskRow>(claimSql, [workerId, stream, kind, key]).pipe(Effect.map((rows) => rows[0]))
+    // Decoded as a worker's claim decodes it.
+    const claim = <K extends "activity" | "timer">(kind: K, key: string) =>
+      query<TaskRow>(claimSql, [workerId, stream, kind, key]).pipe(
+        Effect.flatMap((rows) => runtime.admit(rows, workerId)),
+        Effect.map((tasks) => tasks.filter(isKind(kind))[0])
+      )
 
     return {
       start: (input: unknown) =>

@@ -1,0 +1,264 @@
+/**
+ * The instance store: where instances and their tasks live between steps.
+ * It loads an instance (through a small cache of live snapshots, checked by
+ * version on every write), writes a planned step as one transaction, and maps
+ * what the database answers — optimistic conflicts, a task that is gone, an id
+ * that is taken, a lost connection — to typed failures. It also answers the
+ * read-only queries over those tables (lists, counts, pending tasks).
+ *
+ * The SQL itself is in `store.ts`; what to write is decided in `plan.ts`.
+ */
+import { Effect, Result } from "effect"
+import { Database, InvalidCursor, InvalidEvent, type StoreUnavailable, encodeBatch, fromDriver, migrate } from "../log/index.js"
+import { InstanceExists, InstanceNotFound } from "./errors.js"
+import type { Loaded, Plan, PlannedTask } from "./plan.js"
+import { persistSnapshot, restoreSnapshot } from "./pure.js"
+import { WorkflowRegistry } from "./registry.js"
+import { makeStepBatcher } from "./step-batcher.js"
+import { type InstanceRow, type InstanceStatus, type ParentLink, type TaskKind, engineMigrations, engineStatements, workerLiveMs } from "./store.js"
+import type { ListFilter, PendingTask, StateCount, TaskCount, WorkerView } from "./views.js"
+import { type WorkflowDefinition, streamOf } from "./workflow.js"
+
+/** The instance changed under us (append conflict or version-guarded update): load again and re-run. */
+export class Conflict {
+  readonly _tag = "Conflict"
+}
+
+/** The claimed task is gone: cancelled, or another worker took it over after our lease ran out. */
+export class TaskGone {
+  readonly _tag = "TaskGone"
+}
+
+/** A task row to insert: a planned task with the worker it is leased to at once, if any. */
+export interface TaskInsert extends Omit<PlannedTask, "local"> {
+  readonly locked_by: string | null
+  readonly lease_ms: number | null
+}
+
+/** A claimed task that the write consumes; its row must still be leased to the worker. */
+export interface Consume {
+  readonly taskId: number
+  readonly workerId: string
+}
+
+/** A new instance: the write inserts its row instead of moving it. */
+export interface Insert {
+  readonly parent: ParentLink | null
+  readonly idempotencyKey: string | null
+}
+
+export interface InstanceStoreOptions {
+  readonly schema: string
+  /** Instances kept live in memory; 0 reloads every input from the database. */
+  readonly cacheSize: number
+}
+
+/**
+ * The store over the engine's tables in `schema`, migrating them first.
+ *
+ * @example
+ * const store = yield* makeInstanceStore({ schema: "orrery", cacheSize: 10_000 })
+ * const loaded = yield* store.load("order", "o-1")
+ */
+export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceStoreOptions) {
+  const db = yield* Database
+  const registry = yield* WorkflowRegistry
+  const { schema, cacheSize } = options
+  const sql = engineStatements(schema)
+  yield* fromDriver(db, () => migrate(db, schema, engineMigrations))
+  const tasksChannel = `orrery_tasks_${schema}`
+  const recordStep = makeStepBatcher(db, sql)
+
+  // -- the cache of live instances -----------------------------------------------
+
+  /** Live snapshots of recently used instances, keyed by stream; checked against the version on every write. */
+  const cache = new Map<string, Loaded>()
+
+  const remember = (loaded: Loaded) => {
+    if (cacheSize === 0) return
+    const stream = streamOf(loaded.row.workflow_type, loaded.row.instance_id)
+    // A read that started before a write may finish after it: never replace a newer state with an older one.
+    const known = cache.get(stream)
+    if (known !== undefined && known.row.stream_version > loaded.row.stream_version) return
+    cache.delete(stream)
+    cache.set(stream, loaded)
+    if (cache.size > cacheSize) cache.delete(cache.keys().next().value!)
+  }
+
+  const forget = (workflowType: string, instanceId: string) => {
+    cache.delete(streamOf(workflowType, instanceId))
+  }
+
+  const isCached = (workflowType: string, instanceId: string) => cache.has(streamOf(workflowType, instanceId))
+
+  // -- loading -----------------------------------------------------------------------
+
+  const findRow = (workflowType: string, instanceId: string) =>
+    fromDriver(db, () => db.query<InstanceRow>(sql.loadInstance, [workflowType, instanceId])).pipe(Effect.map(([row]) => row))
+
+  /** The instance with the definition of its version and its live snapshot: from the cache, else the database. */
+  const load = (workflowType: string, instanceId: string) =>
+    Effect.gen(function*() {
+      const cached = cache.get(streamOf(workflowType, instanceId))
+      if (cached !== undefined) return cached
+      const row = yield* findRow(workflowType, instanceId)
+      if (row === undefined) return yield* new InstanceNotFound({ workflowType, instanceId })
+      const definition = yield* registry.version(workflowType, row.machine_version)
+      const loaded: Loaded = { row, definition, snapshot: restoreSnapshot(definition.machine, row.snapshot) }
+      remember(loaded)
+      return loaded
+    })
+
+  const findByIdempotencyKey = (workflowType: string, key: string) =>
+    fromDriver(db, () => db.query<InstanceRow>(sql.findByIdempotencyKey, [workflowType, key])).pipe(Effect.map(([row]) => row))
+
+  // -- writing -----------------------------------------------------------------------
+
+  /**
+   * One transaction: consume the task, append, move (or insert) the instance row, cancel and
+   * add tasks, maybe snapshot. Answers the ids of the tasks it added.
+   */
+  const write = (
+    row: Pick<InstanceRow, "workflow_type" | "instance_id" | "stream_version" | "machine_version">,
+    definition: WorkflowDefinition<any>,
+    plan: Plan,
+    tasks: ReadonlyArray<TaskInsert>,
+    consume: Consume | undefined,
+    insert: Insert | undefined
+  ): Effect.Effect<ReadonlyArray<{ readonly id: number; readonly kind: string; readonly key: string }>, Conflict | TaskGone | InstanceExists | StoreUnavailable> => {
+    const stream = streamOf(row.workflow_type, row.instance_id)
+    const batch = encodeBatch(plan.events, undefined)
+    // Domain events were validated when planned; engine records take any JSON. A failure here is a bug.
+    if (Result.isFailure(batch)) return Effect.die(batch.failure)
+    const persisted = persistSnapshot(definition.machine, plan.snapshot)
+    const snapshotEvery = definition.snapshotEvery ?? 50
+    const instanceRow = {
+      machine_version: row.machine_version,
+      status: plan.status,
+      state: plan.snapshot.value,
+      snapshot: persisted,
+      inputs: plan.inputs,
+      parent: insert?.parent ?? null,
+      children: plan.children,
+      failure: plan.failure,
+      idempotency_key: insert?.idempotencyKey ?? null
+    }
+    return Effect.tryPromise({
+      try: () =>
+        recordStep([
+          row.workflow_type,
+          row.instance_id,
+          stream,
+          insert === undefined ? row.stream_version : 0,
+          batch.success,
+          JSON.stringify(instanceRow),
+          consume?.taskId ?? null,
+          consume?.workerId ?? null,
+          JSON.stringify(plan.cancel),
+          plan.dropAllTasks,
+          JSON.stringify(tasks),
+          plan.inputs % snapshotEvery === 0 && insert === undefined ? JSON.stringify(persisted) : null,
+          // Tasks nobody in this process took: wake the other processes' workers (PGlite has no others).
+          db.driver === "postgres" && tasks.some((t) => t.locked_by === null) ? tasksChannel : null
+        ]),
+      catch: (error) => error
+    }).pipe(
+      Effect.map((result) => result.tasks),
+      Effect.catch((error): Effect.Effect<never, Conflict | TaskGone | InstanceExists | StoreUnavailable> => {
+        // The step function's own codes (see store.ts): OR001 the instance moved on, OR002 the task is gone.
+        const code = (error as { code?: string }).code
+        if (code === "OR002") return Effect.fail(new TaskGone())
+        if ((code === "23505" || code === "OR001") && insert !== undefined) {
+          return Effect.fail(new InstanceExists({ workflowType: row.workflow_type, instanceId: row.instance_id }))
+        }
+        if (code === "23505" || code === "OR001") return Effect.fail(new Conflict())
+        return fromDriver(db, () => Promise.reject(error))
+      })
+    )
+  }
+
+  /** A claimed task nobody wants any more (its instance is final, or gone): delete it. */
+  const consumeTask = (taskId: number, workerId: string) => fromDriver(db, () => db.query(sql.consumeTask, [taskId, workerId])).pipe(Effect.asVoid)
+
+  /** Hands a claimed task back, due again `delayMs` after `now` (epoch ms, the engine's clock). */
+  const retryLater = (taskId: number, workerId: string, delayMs: number, now: number) =>
+    fromDriver(db, () => db.query(sql.retryLater, [taskId, workerId, delayMs, new Date(now).toISOString()])).pipe(Effect.asVoid)
+
+  // -- queries -----------------------------------------------------------------------
+
+  const list = (filter: ListFilter) =>
+    Effect.gen(function*() {
+      const limit = Math.max(1, Math.min(filter.limit ?? 50, 500))
+      let after: [string, string, string] | [null, null, null] = [null, null, null]
+      if (filter.cursor !== undefined) {
+        const parsed = parseCursor(filter.cursor)
+        if (parsed === undefined) return yield* new InvalidCursor({ cursor: filter.cursor })
+        after = parsed
+      }
+      for (const [field, value] of [["type", filter.type], ["status", filter.status], ["state", filter.state]] as const) {
+        // Postgres text cannot hold NUL: refuse it as bad input rather than fail in the driver.
+        if (value !== undefined && value.includes("\u0000")) {
+          return yield* new InvalidEvent({ eventType: "list", field, reason: "must not contain a NUL character" })
+        }
+      }
+      const rows = yield* fromDriver(db, () => db.query<InstanceRow>(sql.list, [filter.type ?? null, filter.status ?? null, filter.state ?? null, ...after, limit + 1]))
+      const last = rows.length > limit ? rows[limit - 1] : undefined
+      return { rows: rows.slice(0, limit), nextCursor: last === undefined ? null : formatCursor(last) }
+    })
+
+  const taskCounts = fromDriver(db, () => db.query<TaskCount>(sql.taskCounts))
+
+  const workers = fromDriver(db, () => db.query<{ id: string; started_at: Date; last_seen: Date; up: boolean; counts: Record<string, number> }>(sql.workers, [workerLiveMs])).pipe(
+    Effect.map((rows) => rows.map((row): WorkerView => ({ id: row.id, startedAt: row.started_at, lastSeen: row.last_seen, up: row.up, counts: row.counts })))
+  )
+
+  const census = (workflowType: string) =>
+    fromDriver(db, () => db.query<{ machine_version: number; status: InstanceStatus; state: unknown; count: number }>(sql.census, [workflowType])).pipe(
+      Effect.map((rows) => rows.map((row): StateCount => ({ machineVersion: row.machine_version, status: row.status, state: row.state, count: row.count })))
+    )
+
+  const pending = (stream: string) =>
+    fromDriver(db, () => db.query<{ kind: TaskKind; key: string; payload: unknown; due_at: Date; locked_by: string | null; leased_until: Date | null; attempts: number }>(sql.pendingTasks, [stream])).pipe(
+      Effect.map((rows) =>
+        rows.map((row): PendingTask => ({ kind: row.kind, key: row.key, payload: row.payload, dueAt: row.due_at, lockedBy: row.locked_by, leasedUntil: row.leased_until, attempts: row.attempts }))
+      )
+    )
+
+  return {
+    schema,
+    statements: sql,
+    driver: db.driver,
+    load,
+    findRow,
+    findByIdempotencyKey,
+    remember,
+    forget,
+    isCached,
+    write,
+    consumeTask,
+    retryLater,
+    list,
+    taskCounts,
+    workers,
+    census,
+    pending
+  }
+})
+
+export type InstanceStore = Effect.Success<ReturnType<typeof makeInstanceStore>>
+
+// A list cursor is the last row's sort key, opaque to callers.
+
+const formatCursor = (row: InstanceRow) =>
+  Buffer.from(JSON.stringify([row.created_at.toISOString(), row.workflow_type, row.instance_id])).toString("base64url")
+
+const parseCursor = (cursor: string): [string, string, string] | undefined => {
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"))
+    return Array.isArray(parsed) && parsed.length === 3 && parsed.every((part) => typeof part === "string" && !part.includes("\u0000")) && !Number.isNaN(Date.parse(String(parsed[0])))
+      ? (parsed as [string, string, string])
+      : undefined
+  } catch {
+    return undefined
+  }
+}
