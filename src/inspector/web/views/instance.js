@@ -173,13 +173,15 @@ export const instanceView = (main, { type = "", id = "" }) => {
   /**
    * A history changed behind the log's back cannot be shown or replayed: say
    * where it breaks and what to do, instead of a page that never loads.
-   * @param {{ stream: string, version: number }} at
+   * @param {{ stream: string, version: number, reason?: string }} at
    */
   const drawBroken = (at) => {
     drawHead()
-    const says = `The history of this instance is broken at version ${at.version} of stream ${at.stream}: the row does not match its hash chain, so it was changed or removed behind the log's back. Time travel and replay need the whole history. Run orrery doctor to find every broken stream.`
+    const missing = at.reason === "missing"
+    const what = missing ? "the row is missing: it and those after it were deleted" : "the row does not match its hash chain: it was changed"
+    const says = `The history of this instance is broken at version ${at.version} of stream ${at.stream}: ${what} behind the log's back. The instance is marked corrupted and refuses inputs until the rows are restored from a backup and it is verified (orrery verify ${type} ${id}). Time travel and replay need the whole history. Run orrery doctor to find every broken stream.`
     fill(stepPanel, h("p", { class: "broken" }, says))
-    fill(timeline, h("li", { class: "broken", "data-stream": at.stream, "data-version": at.version }, `version ${at.version}: does not match its hash chain`))
+    fill(timeline, h("li", { class: "broken", "data-stream": at.stream, "data-version": at.version }, `version ${at.version}: ${missing ? "missing" : "does not match its hash chain"}`))
     fill(chartBox, h("p", { class: "broken" }, `${stateLabel(instance.state)} (as the instance row says)`))
   }
 
