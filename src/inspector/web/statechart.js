@@ -107,6 +107,7 @@ export const layoutOptions = {
   "elk.direction": "DOWN",
   "elk.edgeRouting": "ORTHOGONAL",
   "elk.edgeLabels.placement": "CENTER",
+  "elk.layered.cycleBreaking.strategy": "DEPTH_FIRST",
   "elk.layered.edgeLabels.centerLabelPlacementStrategy": "TAIL_LAYER",
   "elk.layered.spacing.nodeNodeBetweenLayers": "22",
   "elk.layered.spacing.edgeNodeBetweenLayers": "8",
@@ -144,7 +145,8 @@ export const toElk = (graph) => {
     if (inner.length === 0) {
       return { id: state.id, width: Math.max(Math.ceil(textWidthOf) + 22, 56), height: titleHeight + lines.length * lineHeight + (lines.length > 0 ? 4 : 0) }
     }
-    const marks = state.initial.length > 0 ? [{ id: state.id + initialMark, width: 10, height: 10 }] : []
+    // The initial dot comes first in its state: the flow starts there.
+    const marks = state.initial.length > 0 ? [{ id: state.id + initialMark, width: 10, height: 10, layoutOptions: { "elk.layered.layering.layerConstraint": "FIRST" } }] : []
     for (const target of state.initial) edges.push({ id: `${state.id}${initialMark}>${target}`, sources: [state.id + initialMark], targets: [target] })
     return {
       id: state.id,
