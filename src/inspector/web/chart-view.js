@@ -25,7 +25,8 @@ export const chartViewer = (options = {}) => {
   const zoomIn = h("button", { type: "button", class: "zoom-in", title: "zoom in (+)", "aria-label": "zoom in" }, "+")
   const zoomOut = h("button", { type: "button", class: "zoom-out", title: "zoom out (−)", "aria-label": "zoom out" }, "−")
   const fitButton = h("button", { type: "button", class: "fit", title: "fit the whole chart (0)" }, "Fit")
-  const element = h("div", { class: "chart-view" }, h("div", { class: "chart-controls" }, zoomIn, zoomOut, fitButton), stage)
+  const level = h("span", { class: "zoom-level", "aria-live": "polite" })
+  const element = h("div", { class: "chart-view" }, h("div", { class: "chart-controls" }, level, zoomIn, zoomOut, fitButton), stage)
 
   /** @type {SVGSVGElement | null} */
   let svg = null
@@ -65,6 +66,7 @@ export const chartViewer = (options = {}) => {
     if (svg === null || view === null) return
     svg.setAttribute("viewBox", `${round(view.x)} ${round(view.y)} ${round(view.width)} ${round(view.height)}`)
     stage.dataset.scale = scale().toFixed(3)
+    level.textContent = `${Math.round(scale() * 100)}%`
   }
 
   /** Sets the scale, keeping the chart point under `at` (stage pixels) where it is. @param {number} next @param {{ x: number, y: number }} [at] */
