@@ -48,7 +48,8 @@ export interface RunningApp {
   readonly stop: () => Promise<void>
 }
 
-export const startApp = async (driver: Driver): Promise<RunningApp> => {
+/** configFile: the project to serve instead of the repository's orrery.config.ts. */
+export const startApp = async (driver: Driver, options: { readonly configFile?: string } = {}): Promise<RunningApp> => {
   const port = await freePort()
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), "orrery-inspector-"))
   const database = `orrery_inspector_${randomBytes(6).toString("hex")}`
@@ -62,7 +63,8 @@ export const startApp = async (driver: Driver): Promise<RunningApp> => {
     ORRERY_SEAT_HOLD: "3s",
     ORRERY_PAYMENT_WINDOW: "5s",
     ORRERY_CART_INACTIVITY: "5s",
-    LOG_LEVEL: "warn"
+    LOG_LEVEL: "warn",
+    ...(options.configFile === undefined ? {} : { ORRERY_CONFIG: options.configFile })
   })
   if (admin !== undefined) {
     await admin.unsafe(`create database ${database}`)

@@ -8,6 +8,7 @@ import { ApiError, follow, getJson, segment, withQuery } from "../api.js"
 import { diffPaths } from "../diff.js"
 import { clock, fill, h, pretty, stateLabel, visible } from "../dom.js"
 import { report } from "../notice.js"
+import { chartViewer } from "../chart-view.js"
 import { activeStates, drawChart } from "../statechart.js"
 import { actionsPanel } from "./actions.js"
 import { layoutOf, machineOf, statusBadge } from "./shared.js"
@@ -74,6 +75,8 @@ export const instanceView = (main, { type = "", id = "" }) => {
   )
 
   const controller = new AbortController()
+  // Beside the step panel the chart has less room: it is not shrunk below a scale its text reads at, and pans instead.
+  const viewer = chartViewer({ smallestScale: 0.85, signal: controller.signal })
   /** @type {any} */ let instance
   /** @type {any} */ let version
   /** @type {any} */ let layout
@@ -115,7 +118,9 @@ export const instanceView = (main, { type = "", id = "" }) => {
     slider.value = String(selected + 1)
     stepLabel.textContent = steps.length === 0 ? "no steps" : `step ${selected + 1} of ${steps.length}`
     if (layout !== undefined && version !== undefined) {
-      fill(chartBox, drawChart(layout, { active: step === undefined ? new Set() : activeStates(version, step.state) }))
+      const active = step === undefined ? new Set() : activeStates(version, step.state)
+      if (viewer.element.parentNode !== chartBox) fill(chartBox, viewer.element)
+      viewer.show(drawChart(layout, { active }), layout, layout.nodes.filter((/** @type {any} */ node) => active.has(node.id) && !node.compound))
     }
     if (step === undefined) {
       fill(stepPanel, h("p", { class: "empty" }, "Nothing replayed yet."))

@@ -4,6 +4,7 @@
 import { getJson, segment, withQuery } from "../api.js"
 import { clock, fill, h, stateLabel } from "../dom.js"
 import { report } from "../notice.js"
+import { chartViewer } from "../chart-view.js"
 import { activeStates, drawChart } from "../statechart.js"
 import { every, layoutOf, machineOf, statusBadge, table } from "./shared.js"
 
@@ -49,6 +50,7 @@ export const machineView = (main, { type = "" }, query) => {
     list
   )
   const controller = new AbortController()
+  const viewer = chartViewer({ signal: controller.signal })
   /** @type {any} */
   let machine
   /** @type {number | undefined} */
@@ -76,7 +78,8 @@ export const machineView = (main, { type = "" }, query) => {
     if (key === drawn) return
     drawn = key
     const pickedId = picked === null ? null : ([...activeStates(version, picked)].at(-1) ?? null)
-    fill(chartBox, drawChart(layout, { counts: countsByState(version, census.items), selected: pickedId, onSelect: (id) => pick(version, id) }))
+    if (viewer.element.parentNode !== chartBox) fill(chartBox, viewer.element)
+    viewer.show(drawChart(layout, { counts: countsByState(version, census.items), selected: pickedId, onSelect: (id) => pick(version, id) }), layout)
   }
 
   /** @type {string | null} */
