@@ -252,6 +252,11 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
     const takes = new Set(graph.transitions.filter((t: any) => t.trigger === "event" && ["cart", "cart.open"].includes(t.source)).map((t: any) => t.event))
     const offered = await page.locator("select.event-picker option").allTextContents()
     expect(offered).toEqual(Object.keys(graph.accepts).filter((type) => takes.has(type)).sort())
+    // The chart draws those arrows as ones it can take now; clicking one's label picks its event.
+    const drawn = await page.locator("svg.chart g.transition.can-take").evaluateAll((edges) => edges.map((edge) => edge.getAttribute("data-event")))
+    expect([...new Set(drawn)].sort()).toEqual(offered)
+    await page.click('svg.chart g.edge-label.can-take[data-event="REMOVE_ITEM"]')
+    expect(await page.locator("select.event-picker").inputValue()).toBe("REMOVE_ITEM")
 
     // CHECKOUT on an empty cart: the state takes it, its guard refuses it; the page says what the API says.
     await page.selectOption("select.event-picker", "CHECKOUT")

@@ -25,7 +25,7 @@ const oneLineLabel = 26
 /** @typedef {{ machineId: string, states: StateNode[], transitions: Transition[] }} MachineGraph */
 /** @typedef {{ x: number, y: number, width: number, height: number }} Box */
 /** @typedef {Box & { id: string, key: string, kind: string, depth: number, lines: string[], compound: boolean, initialMark: boolean, region: boolean }} PlacedNode */
-/** @typedef {{ id: string, source: string, target: string, label: string, labelLines: string[], points: Array<{ x: number, y: number }>, labelBox: Box | null }} PlacedEdge */
+/** @typedef {{ id: string, source: string, target: string, label: string, labelLines: string[], points: Array<{ x: number, y: number }>, labelBox: Box | null, transition: Transition | null }} PlacedEdge */
 /** @typedef {{ x1: number, y1: number, x2: number, y2: number, parallel: string }} Divider */
 /** @typedef {{ width: number, height: number, nodes: PlacedNode[], edges: PlacedEdge[], dividers: Divider[] }} Placed */
 
@@ -264,7 +264,8 @@ export const placed = (laid, graph) => {
       label: known === undefined ? "" : transitionLabel(known.t),
       labelLines: known === undefined ? [] : labelLines(known.t),
       points,
-      labelBox: label === undefined ? null : { x: label.x + at.x, y: label.y + at.y, width: label.width, height: label.height }
+      labelBox: label === undefined ? null : { x: label.x + at.x, y: label.y + at.y, width: label.width, height: label.height },
+      transition: known === undefined ? null : known.t
     }
   })
   const dividers = nodes
@@ -322,7 +323,8 @@ const pathOf = (points) => points.map((p, index) => `${index === 0 ? "M" : "L"}$
  * The chart as SVG, in the layout's coordinates (a viewer sets the view box): states,
  * then the arrows, then their labels on top, each label with the arrow it belongs to.
  * @param {Placed} layout
- * @param {{ active?: Set<string>, counts?: Map<string, { total: number, detail: string }>, selected?: string | null, onSelect?: (id: string) => void }} [marks]
+ * @param {{ active?: Set<string>, counts?: Map<string, { total: number, detail: string }>, selected?: string | null, onSelect?: (id: string) => void, canTake?: Set<string>, onTake?: (event: string) => void }} [marks]
+ *   `canTake`: events the instance can be sent now; their arrows out of active states are drawn as such and, with `onTake`, pick that event when clicked
  * @returns {SVGSVGElement}
  */
 export const drawChart = (layout, marks = {}) => {
@@ -374,12 +376,21 @@ export const drawChart = (layout, marks = {}) => {
   for (const edge of layout.edges) {
     if (edge.points.length < 2) continue
     const initial = edge.label === "" && edge.source.endsWith(initialMark)
-    const group = s("g", { class: initial ? "initial-arrow" : `transition${active.has(edge.source) ? " from-active" : ""}`, "data-edge": edge.id, "data-source": edge.source, "data-target": edge.target })
+    const event = edge.transition?.trigger === "event" && active.has(edge.source) && marks.canTake?.has(edge.transition.event) ? edge.transition.event : undefined
+    const takes = event === undefined ? "" : " can-take"
+    const group = s("g", { class: initial ? "initial-arrow" : `transition${active.has(edge.source) ? " from-active" : ""}${takes}`, "data-edge": edge.id, "data-source": edge.source, "data-target": edge.target, "data-event": event })
     group.appendChild(s("path", { d: pathOf(edge.points), "marker-end": "url(#arrow)" }))
     edgesLayer.appendChild(group)
     if (edge.labelBox !== null && edge.label !== "") {
       const box = edge.labelBox
-      const label = s("g", { class: `edge-label${active.has(edge.source) ? " from-active" : ""}`, "data-edge": edge.id }, s("title", {}, edge.label))
+      const label = s("g", { class: `edge-label${active.has(edge.source) ? " from-active" : ""}${takes}`, "data-edge": edge.id, "data-event": event, tabindex: event !== undefined && marks.onTake !== undefined ? 0 : undefined }, s("title", {}, event === undefined ? edge.label : `${edge.label} — send ${event}`))
+      if (event !== undefined && marks.onTake !== undefined) {
+        const take = marks.onTake
+        label.addEventListener("click", () => take(event))
+        label.addEventListener("keydown", (key) => {
+          if (/** @type {KeyboardEvent} */ (key).key === "Enter") take(event)
+        })
+      }
       label.appendChild(s("rect", { class: "label-bg", x: box.x, y: box.y, width: box.width, height: box.height, rx: 3 }))
       edge.labelLines.forEach((line, index) =>
         label.appendChild(s("text", { class: "label", x: box.x + box.width / 2, y: box.y + labelPadY + (index + 1) * lineHeight - 4, "text-anchor": "middle" }, line))

@@ -67,8 +67,11 @@ export const actionsPanel = (base, onChanged) => {
     element.appendChild(bar)
   }
 
+  /** @type {[any, any, Set<string>] | undefined} */ let shown
+
   /** @param {any} instance @param {any} version @param {Set<string>} active */
   const update = (instance, version, active) => {
+    shown = [instance, version, active]
     const running = instance.status === "running"
     const events = running && instance.corrupted === undefined ? sendableNow(version, active) : []
     if (picked !== undefined && !events.includes(picked)) picked = undefined
@@ -117,5 +120,13 @@ export const actionsPanel = (base, onChanged) => {
     )
   }
 
-  return { element, update, pick: (/** @type {string} */ type) => (picked = type) }
+  /** Picks an event (an arrow clicked on the chart) and puts the cursor in its form. @param {string} type */
+  const choose = (type) => {
+    picked = type
+    if (shown !== undefined) update(...shown)
+    const first = /** @type {HTMLElement | null | undefined} */ (element.querySelector("form.send-event")?.querySelector("input, select, textarea, button.send"))
+    first?.focus()
+  }
+
+  return { element, update, choose }
 }

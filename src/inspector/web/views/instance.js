@@ -10,7 +10,7 @@ import { clock, fill, h, pretty, stateLabel, visible } from "../dom.js"
 import { report } from "../notice.js"
 import { chartViewer } from "../chart-view.js"
 import { activeStates, drawChart } from "../statechart.js"
-import { actionsPanel } from "./actions.js"
+import { actionsPanel, sendableNow } from "./actions.js"
 import { layoutOf, machineOf, statusBadge } from "./shared.js"
 import { effectLine, groupSteps, inputFacts, inputName, inputPayload, oneLine, stepTimeline } from "./steps.js"
 
@@ -120,7 +120,10 @@ export const instanceView = (main, { type = "", id = "" }) => {
     if (layout !== undefined && version !== undefined) {
       const active = step === undefined ? new Set() : activeStates(version, step.state)
       if (viewer.element.parentNode !== chartBox) fill(chartBox, viewer.element)
-      viewer.show(drawChart(layout, { active }), layout, layout.nodes.filter((/** @type {any} */ node) => active.has(node.id) && !node.compound))
+      // At the newest step of a running instance, the arrows it can be sent along now are drawn as such.
+      const now = selected === steps.length - 1 && instance?.status === "running" && instance?.corrupted === undefined
+      const canTake = new Set(now ? sendableNow(version, active) : [])
+      viewer.show(drawChart(layout, { active, canTake, onTake: (event) => actions.choose(event) }), layout, layout.nodes.filter((/** @type {any} */ node) => active.has(node.id) && !node.compound))
     }
     if (step === undefined) {
       fill(stepPanel, h("p", { class: "empty" }, "Nothing replayed yet."))
