@@ -234,9 +234,11 @@ export const makeCircuitBreaker = Effect.fnUntraced(function*(options: CircuitBr
       )
       if (row === undefined || row.open_until === null) return { _tag: "Admitted", dependency, trial: null } as const
       if (row.granted !== null) return { _tag: "Admitted", dependency, trial: row.granted } as const
-      // Open: a trial may go when the cool-down ends; half open with a trial in flight: when its lease ends (or it settles).
-      const until = row.open_until.getTime() > at ? row.open_until : (row.trial_until ?? row.open_until)
-      return { _tag: "Refused", dependency, until: new Date(Math.max(until.getTime(), at + 100)) } as const
+      // Open: a trial may go when the cool-down ends. Half open with a trial in flight: when the trial settles (that makes
+      // the waiting tasks due), when its lease ends at the latest — and no later than a cool-down from now, should the
+      // trial settle before this caller's task is back in the table, where the settling would not find it.
+      const until = row.open_until.getTime() > at ? row.open_until.getTime() : Math.min((row.trial_until ?? row.open_until).getTime(), at + cooldownMs)
+      return { _tag: "Refused", dependency, until: new Date(Math.max(until, at + 50)) } as const
     })
 
   const settle: CircuitBreakerShape["settle"] = (admission, outcome) =>
