@@ -13,7 +13,10 @@ import { Context, Effect, Layer } from "effect"
 import { describe, expect, it } from "vitest"
 import type { CircuitBreakerOptions } from "../../../src/activities/circuit-breaker.js"
 import { CircuitBreaker, Engine, orreryLayer } from "../../../src/engine/index.js"
+import { show } from "../../../src/cli/inspect.js"
+import type { Source } from "../../../src/cli/source.js"
 import { domainServicesLayer } from "../../../src/orrery/application.js"
+import { makeInProcessClient } from "../../../src/orrery/in-process-client.js"
 import type { Domain } from "../../../src/domain.js"
 import { Inventory, makeInventory, makePayments, makeShipping, orderDomain, Payments, PaymentUnavailable, Shipping } from "../../../sagas/order/index.js"
 import { databaseLayer, type Driver, drivers, freshSchema } from "../../support/drivers.js"
@@ -134,6 +137,20 @@ describe.each(drivers)("the payments circuit on %s", (driver) => {
         yield* Effect.forEach(ids, (id) => engine.start("order", { customerId: id, items }, { id }), { concurrency: "unbounded" })
         // While the provider is down the circuit opens and the charges wait for it.
         yield* until((yield* CircuitBreaker).state("payments"), (view) => view.state !== "closed", 20_000)
+        const waiting = yield* until(
+          Effect.map(Effect.forEach(ids, (id) => engine.pending("order", id)), (tasks) => tasks.flat().filter((task) => task.waitingFor !== undefined)),
+          (tasks) => tasks.length > 0,
+          20_000
+        )
+        expect(waiting[0]).toMatchObject({ kind: "activity", payload: { src: "chargePayment" }, waitingFor: { circuit: "payments" } })
+        // `orrery show` says so in words.
+        const context = yield* Effect.context<Engine>()
+        const client = makeInProcessClient((effect) => Effect.runPromise(Effect.provideContext(effect, context) as Effect.Effect<any, any, never>))
+        const lines: Array<string> = []
+        yield* Effect.promise(async () => {
+          for (const id of ids) await show({ client } as Source, "order", id, {}, (line) => void lines.push(line))
+        })
+        expect(lines.join("\n")).toMatch(/activity chargePayment: waiting for the payments circuit, trial at \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ/)
         const states = yield* settled(ids, "cancelled", 60_000)
         expect(Object.values(states).every((state) => state === "cancelled")).toBe(true)
         for (const id of ids) {
