@@ -394,6 +394,11 @@ export const retry = async ({ client }: Source, workflowType: string, instanceId
   say(`${workflowType}/${instanceId}: retrying in ${stateText(instance.state)}; a worker runs it`)
 }
 
+export const verify = async ({ client }: Source, workflowType: string, instanceId: string, say: Say) => {
+  const instance = await client.handle(workflowType, instanceId).verify()
+  say(`${workflowType}/${instanceId}: history whole, ${instance.streamVersion} entries; it takes inputs (${instance.status} in ${stateText(instance.state)})`)
+}
+
 export const cancel = async ({ client }: Source, workflowType: string, instanceId: string, options: { readonly reason?: string }, say: Say) => {
   const reason = options.reason ?? "cancelled from the command line"
   const instance = await client.handle(workflowType, instanceId).cancel(reason, callOptions)

@@ -9,7 +9,7 @@ import type { EventMetadata, RecordedEvent } from "../log/index.js"
 import type { DeterminismError } from "./errors.js"
 import * as R from "./records.js"
 import type { ReplayedStep } from "./replay.js"
-import type { InstanceRow, InstanceStatus, ParentLink, TaskKind } from "./store.js"
+import type { CorruptionMark, InstanceRow, InstanceStatus, ParentLink, TaskKind } from "./store.js"
 
 // ---------------------------------------------------------------------------
 // What a call passes
@@ -45,6 +45,8 @@ export interface InstanceView {
   readonly streamVersion: number
   readonly output?: unknown
   readonly failure?: unknown
+  /** Where its history was found broken; while set, the instance refuses inputs (verify it once repaired). */
+  readonly corrupted?: CorruptionMark
   readonly children: InstanceRow["children"]
   readonly parent?: ParentLink
   readonly createdAt: Date
@@ -139,6 +141,7 @@ export const viewOf = (row: InstanceRow, snapshot: AnyMachineSnapshot | undefine
   streamVersion: row.stream_version,
   ...(snapshot?.status === "done" || row.snapshot?.status === "done" ? { output: snapshot?.output ?? row.snapshot?.output } : {}),
   ...(row.failure === null || row.failure === undefined ? {} : { failure: row.failure }),
+  ...(row.corrupted === null || row.corrupted === undefined ? {} : { corrupted: row.corrupted }),
   children: row.children ?? {},
   ...(row.parent === null ? {} : { parent: row.parent }),
   createdAt: row.created_at,

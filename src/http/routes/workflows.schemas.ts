@@ -119,6 +119,16 @@ export const retry = {
   response: { 200: instance, ...errors(...commonErrors, 404, 409, 415) }
 } as const
 
+export const verify = {
+  tags,
+  operationId: "verifyWorkflow",
+  summary: "Check an instance's history against its hash chain; clear its corrupted mark once repaired",
+  description:
+    "Reads the whole history back. Whole and as long as the instance says, it clears a `corrupted` mark (an operator restored the rows) and answers the instance, which takes inputs again; broken, it answers the IntegrityError naming the stream and version where it breaks.",
+  params: instanceParams,
+  response: { 200: instance, ...errors(...commonErrors, 404, 415) }
+} as const
+
 export const history = {
   tags,
   operationId: "workflowHistory",
