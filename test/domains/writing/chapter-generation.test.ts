@@ -218,7 +218,7 @@ describe.each(drivers)("chapter-generation on %s", (driver) => {
       const engine = yield* Engine
       yield* start("cb.1", 1, "Mara waits", "cb")
       // Two calls failed and opened the circuit; the third attempt was refused: the task waits for the circuit.
-      const [waiting] = yield* until(engine.pending("chapter-generation", "cb.1"), (tasks) => tasks.some((task) => task.waitingFor !== undefined))
+      const waiting = (yield* until(engine.pending("chapter-generation", "cb.1"), (tasks) => tasks.some((task) => task.waitingFor !== undefined))).find((task) => task.waitingFor !== undefined)
       expect(waiting).toMatchObject({ kind: "activity", attempts: 2, waitingFor: { circuit: "language-model" } })
       expect(calls.count).toBe(2)
       expect(yield* (yield* CircuitBreaker).state("language-model")).toMatchObject({ state: "open", failures: 2 })
@@ -227,7 +227,7 @@ describe.each(drivers)("chapter-generation on %s", (driver) => {
       expect((yield* engine.get("chapter-generation", "cb.1")).status).toBe("running")
       // Another chapter meets the open circuit at once: it waits too, and the model is not called.
       yield* start("cb.2", 2, "Mara leaves", "cb")
-      const [second] = yield* until(engine.pending("chapter-generation", "cb.2"), (tasks) => tasks.some((task) => task.waitingFor !== undefined))
+      const second = (yield* until(engine.pending("chapter-generation", "cb.2"), (tasks) => tasks.some((task) => task.waitingFor !== undefined))).find((task) => task.waitingFor !== undefined)
       expect(second).toMatchObject({ attempts: 0, waitingFor: { circuit: "language-model" } })
       expect(calls.count).toBe(2)
       expect((yield* engine.history("chapter-generation", "cb.2")).some((entry) => entry.type === "activity.attempt_failed")).toBe(false)
