@@ -89,7 +89,9 @@ export const show = async ({ client }: Source, workflowType: string, instanceId:
   for (const task of pending) {
     const what = (task.payload as { src?: string } | null)?.src ?? task.key
     const holder = task.lockedBy === null ? "nobody holds it" : `held by ${task.lockedBy} until ${time(task.leasedUntil!)}`
-    say(`    ${task.kind} ${what}: due ${time(task.dueAt)}, ${holder}${task.attempts > 0 ? `, ${task.attempts} attempts so far` : ""}`)
+    const attempts = task.attempts > 0 ? `, ${task.attempts} attempts so far` : ""
+    if (task.waitingFor !== undefined) say(`    ${task.kind} ${what}: waiting for the ${task.waitingFor.circuit} circuit, trial at ${time(task.waitingFor.trialAt)}${attempts}`)
+    else say(`    ${task.kind} ${what}: due ${time(task.dueAt)}, ${holder}${attempts}`)
   }
 }
 

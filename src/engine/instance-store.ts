@@ -242,9 +242,21 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
     )
 
   const pending = (stream: string) =>
-    fromDriver(db, () => db.query<{ kind: TaskKind; key: string; payload: unknown; due_at: Date; locked_by: string | null; leased_until: Date | null; attempts: number }>(sql.pendingTasks, [stream])).pipe(
+    fromDriver(db, () =>
+      db.query<{ kind: TaskKind; key: string; payload: unknown; due_at: Date; locked_by: string | null; leased_until: Date | null; attempts: number; waiting_on: string | null }>(sql.pendingTasks, [stream])
+    ).pipe(
       Effect.map((rows) =>
-        rows.map((row): PendingTask => ({ kind: row.kind, key: row.key, payload: row.payload, dueAt: row.due_at, lockedBy: row.locked_by, leasedUntil: row.leased_until, attempts: row.attempts }))
+        rows.map((row): PendingTask => ({
+          kind: row.kind,
+          key: row.key,
+          payload: row.payload,
+          dueAt: row.due_at,
+          lockedBy: row.locked_by,
+          leasedUntil: row.leased_until,
+          attempts: row.attempts,
+          // Put back by an open circuit and not claimed since: it waits for the circuit's trial.
+          ...(row.waiting_on === null || row.locked_by !== null ? {} : { waitingFor: { circuit: row.waiting_on, trialAt: row.due_at } })
+        }))
       )
     )
 

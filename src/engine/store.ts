@@ -168,6 +168,26 @@ export const engineMigrations: ReadonlyArray<Migration> = [
   },
   {
     component: "engine",
+    version: 3,
+    name: "circuits",
+    // One circuit per outside dependency, shared by every worker on the database: consecutive
+    // failures, open until when, the lease of the one trial call a half-open circuit lets through,
+    // and how often it moved to each state. A task put back by an open circuit names it in waiting_on.
+    sql: (s) => `
+      create table ${s}.circuits (
+        dependency text primary key,
+        failures integer not null default 0,
+        open_until timestamptz,
+        trial_until timestamptz,
+        transitions jsonb not null default '{}',
+        updated_at timestamptz not null default now()
+      );
+      alter table ${s}.tasks add column waiting_on text;
+      create index tasks_waiting_on on ${s}.tasks (waiting_on) where waiting_on is not null;
+    `
+  },
+  {
+    component: "engine",
     version: 4,
     name: "corrupted instances",
     // An instance whose history was found broken (a row changed or deleted behind the log's
@@ -241,7 +261,7 @@ const claimStatement = (s: string, limit: string, share = "") => `
       order by due_at limit ${limit}
       for update skip locked
     )
-    update ${s}.tasks t set locked_by = $1, locked_until = now() + $3 * interval '1 millisecond',
+    update ${s}.tasks t set locked_by = $1, locked_until = now() + $3 * interval '1 millisecond', waiting_on = null,
       attempts = t.attempts + case when t.kind = 'activity' then 1 else 0 end
     from due where t.id = due.id
     returning ${taskColumns}`
@@ -311,6 +331,14 @@ export const engineStatements = (s: string) => ({
       attempts = attempts + 1
     where id = $1 and locked_by = $2 returning attempts`,
 
+  /**
+   * Puts a claimed activity back because its dependency's circuit refused the call: due again at $3 (when the
+   * circuit lets a trial through), waiting on circuit $4, with $5 attempts made (the next claim counts the next one).
+   */
+  waitForCircuit: `
+    update ${s}.tasks set locked_by = null, locked_until = null, due_at = $3::timestamptz, waiting_on = $4, attempts = $5
+    where id = $1 and locked_by = $2 returning id`,
+
   /** Activity attempts survive a worker's death through this counter. */
   recordAttempt: `update ${s}.tasks set attempts = $3 where id = $1 and locked_by = $2`,
 
@@ -340,7 +368,7 @@ export const engineStatements = (s: string) => ({
 
   /** A lease that ran out is no lease (its worker died or let go): judged by the database's clock, like claims. */
   pendingTasks: `
-    select kind, key, payload, due_at, attempts,
+    select kind, key, payload, due_at, attempts, waiting_on,
       case when locked_until > now() then locked_by end as locked_by,
       case when locked_until > now() then locked_until end as leased_until
     from ${s}.tasks where stream_id = $1 order by due_at, id`,

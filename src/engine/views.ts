@@ -110,7 +110,16 @@ export interface PendingTask {
   readonly lockedBy: string | null
   readonly leasedUntil: Date | null
   readonly attempts: number
+  /**
+   * An activity the circuit of its dependency refused (no attempt spent): it waits for that
+   * circuit, and is tried again when the circuit lets a trial call through, at `trialAt` at the latest.
+   */
+  readonly waitingFor?: { readonly circuit: string; readonly trialAt: Date }
 }
+
+/** What a pending task waits for, in words: `waiting for the payments circuit, trial at 12:00:03`. */
+export const waitingText = (waitingFor: { readonly circuit: string; readonly trialAt: Date }, time: (at: Date) => string = (at) => at.toISOString()) =>
+  `waiting for the ${waitingFor.circuit} circuit, trial at ${time(waitingFor.trialAt)}`
 
 // ---------------------------------------------------------------------------
 // Building views

@@ -146,7 +146,7 @@ export const pending = {
   operationId: "workflowPending",
   summary: "What an instance waits on",
   description:
-    "Its tasks not yet done: activities to run or running (with the worker holding each and until when, and the attempts so far), timers and when they are due, messages and children on their way. Empty when it waits only for a client's event.",
+    "Its tasks not yet done: activities to run or running (with the worker holding each and until when, the attempts so far, and the circuit an activity waits for), timers and when they are due, messages and children on their way. Empty when it waits only for a client's event.",
   params: instanceParams,
   response: {
     200: {
@@ -165,7 +165,13 @@ export const pending = {
               dueAt: { type: "string", format: "date-time" },
               lockedBy: { type: ["string", "null"], description: "The worker holding it now" },
               leasedUntil: { type: ["string", "null"], format: "date-time" },
-              attempts: { type: "integer" }
+              attempts: { type: "integer" },
+              waitingFor: {
+                type: "object",
+                description: "An activity its dependency's open circuit refused (no attempt spent): tried again when the circuit lets a trial call through, at trialAt at the latest",
+                required: ["circuit", "trialAt"],
+                properties: { circuit: { type: "string" }, trialAt: { type: "string", format: "date-time" } }
+              }
             }
           }
         }

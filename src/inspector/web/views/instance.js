@@ -164,7 +164,9 @@ export const instanceView = (main, { type = "", id = "" }) => {
                 " ",
                 h("code", {}, task.payload?.src ?? task.key),
                 task.kind === "timer" ? ` due ${clock(task.dueAt)}` : "",
-                task.lockedBy === null ? (task.kind === "timer" ? "" : " · waiting for a worker") : ` · held by ${task.lockedBy} until ${clock(task.leasedUntil)}`,
+                task.waitingFor
+                  ? ` · waiting for the ${task.waitingFor.circuit} circuit, trial at ${clock(task.waitingFor.trialAt)}`
+                  : task.lockedBy === null ? (task.kind === "timer" ? "" : " · waiting for a worker") : ` · held by ${task.lockedBy} until ${clock(task.leasedUntil)}`,
                 task.attempts > 0 ? ` · ${task.attempts} attempt${task.attempts === 1 ? "" : "s"} so far` : ""
               )
             )
