@@ -5,7 +5,7 @@
  * asking at once), and closes on its success. An activity whose call the
  * circuit refuses spends no attempt: its task waits, due when the trial may go.
  */
-import { Effect, Exit, Fiber, Schedule, Schema } from "effect"
+import { Deferred, Effect, Exit, Fiber, Schedule, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { setup } from "xstate"
 import { activityLogic, defineActivity, defineWorkflow, Engine } from "../../src/engine/index.js"
@@ -54,10 +54,21 @@ describe.each(drivers)("the shared circuit breaker on %s", (driver) => {
         yield* Effect.exit(breakers[0]!.protect("payments", failing))
         yield* until(breakers[0]!.state("payments"), (view) => view.state === "half_open", 10_000)
         let calls = 0
-        // 40 callers on 4 breakers at once; the trial is slow, so every other caller asks while it is in flight.
+        let refused = 0
+        // 40 callers on 4 breakers at once. The trial holds until the 39 others have been answered, however
+        // slow the machine: each of them asked while it was in flight. (Should a second call get through, it
+        // waits too; the latch gives up after 10 s so that the count below fails instead of hanging.)
+        const othersAnswered = yield* Deferred.make<void>()
+        const trial = Effect.suspend(() => {
+          calls++
+          return Deferred.await(othersAnswered).pipe(Effect.timeoutOption("10 seconds"), Effect.as("ok"))
+        })
         const exits = yield* Effect.forEach(
           Array.from({ length: 40 }, (_, i) => breakers[i % 4]!),
-          (breaker) => Effect.exit(breaker.protect("payments", Effect.suspend(() => (calls++, Effect.as(Effect.sleep("300 millis"), "ok"))))),
+          (breaker) =>
+            Effect.exit(breaker.protect("payments", trial)).pipe(
+              Effect.tap((exit) => (Exit.isFailure(exit) && ++refused === 39 ? Deferred.succeed(othersAnswered, undefined) : Effect.void))
+            ),
           { concurrency: "unbounded" }
         )
         expect(calls).toBe(1)
