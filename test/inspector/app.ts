@@ -26,6 +26,8 @@ export const launchBrowser = (): Promise<Browser> =>
 
 export const readToken = "inspector-read-token-0123456789"
 export const operateToken = "inspector-operate-token-012345"
+/** Operators of their own for a test that writes thousands of events: the rate limit counts per token. */
+export const bulkTokens = Array.from({ length: 6 }, (_, n) => `inspector-bulk-token-${n}-0123456789`)
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
@@ -59,7 +61,7 @@ export const startApp = async (driver: Driver, options: { readonly configFile?: 
   Object.assign(env, {
     ORRERY_PORT: String(port),
     ORRERY_DATA_DIR: path.join(folder, "data"),
-    ORRERY_TOKENS: `reader:read:${readToken},operator:operate:${operateToken}`,
+    ORRERY_TOKENS: [`reader:read:${readToken}`, `operator:operate:${operateToken}`, ...bulkTokens.map((token, n) => `bulk${n}:operate:${token}`)].join(","),
     ORRERY_SEAT_HOLD: "3s",
     ORRERY_PAYMENT_WINDOW: "5s",
     ORRERY_CART_INACTIVITY: "5s",
