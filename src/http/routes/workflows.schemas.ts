@@ -1,4 +1,5 @@
 /** Request and answer schemas of the workflow routes. */
+import type { ListFilter } from "../../engine/index.js"
 import { anyJson, commonErrors, errors, historyEntry, identifier, instance, text } from "../schemas.js"
 
 const tags = ["workflows"]
@@ -209,16 +210,8 @@ export const replay = {
   }
 } as const
 
-export interface ListQuery {
-  readonly type?: string
-  readonly status?: "running" | "done" | "failed" | "cancelled"
-  readonly state?: string
-  readonly updatedBefore?: string
-  readonly id?: string
-  readonly idPrefix?: string
-  readonly limit?: number
-  readonly cursor?: string
-}
+/** The list's query is the engine's filter, field for field. */
+export type ListQuery = ListFilter
 
 export const list = {
   tags,
