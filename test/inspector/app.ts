@@ -12,7 +12,7 @@ import { createServer } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Browser, chromium } from "playwright-core"
+import { type Browser, type Page, chromium } from "playwright-core"
 import postgres from "postgres"
 import { settings } from "../../src/config.js"
 import { type Driver, postgresUrl } from "../support/drivers.js"
@@ -48,7 +48,12 @@ export interface RunningApp {
   readonly stop: () => Promise<void>
 }
 
-export const startApp = async (driver: Driver): Promise<RunningApp> => {
+export interface StartOptions {
+  /** A project config to serve (`orrery start --config`), without the demo; default: this repository's, with it. */
+  readonly config?: string
+}
+
+export const startApp = async (driver: Driver, options: StartOptions = {}): Promise<RunningApp> => {
   const port = await freePort()
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), "orrery-inspector-"))
   const database = `orrery_inspector_${randomBytes(6).toString("hex")}`
@@ -70,7 +75,7 @@ export const startApp = async (driver: Driver): Promise<RunningApp> => {
     url.pathname = `/${database}`
     env.DATABASE_URL = url.toString()
   }
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), "start", "--demo"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), "start", ...(options.config === undefined ? ["--demo"] : ["--config", options.config])], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))
@@ -116,4 +121,10 @@ export const until = async <A>(read: () => Promise<A>, done: (value: A) => boole
     if (Date.now() > deadline) throw new Error(`timed out waiting; last: ${JSON.stringify(value).slice(0, 500)}`)
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
+}
+
+/** The ids of the states a page's chart draws, once it has drawn them, sorted. */
+export const drawnStates = async (page: Page): Promise<Array<string | null>> => {
+  await page.locator("svg.chart g.state").first().waitFor()
+  return (await page.locator("svg.chart g.state").evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-state")))).sort()
 }

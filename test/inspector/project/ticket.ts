@@ -66,3 +66,17 @@ export const ticketPaths = {
   codeApproved: ["SUBMIT", "APPROVE_CODE"],
   closed: ["SUBMIT", "APPROVE_CODE", "APPROVE_DOCS"]
 } as const satisfies Record<string, ReadonlyArray<string>>
+
+/** A second type of the project's, for finding an instance by id across types. */
+export const reminderWorkflow = defineWorkflow({
+  type: "reminder",
+  version: 1,
+  kind: "aggregate",
+  machine: setup({ types: {} as { context: Record<string, never>; events: { type: "SEND" } } }).createMachine({
+    id: "reminder",
+    initial: "pending",
+    context: {},
+    states: { pending: { on: { SEND: "sent" } }, sent: { type: "final" } }
+  }),
+  events: { input: Schema.Struct({}), accepts: { SEND: none }, emits: [] }
+})

@@ -7,7 +7,7 @@ import { ApiError, follow, getJson, segment, withQuery } from "../api.js"
 import { clock, fill, h, pretty, stateLabel, visible } from "../dom.js"
 import { report } from "../notice.js"
 import { activeStates, drawChart } from "../statechart.js"
-import { layoutOf, machineOf, statusBadge } from "./shared.js"
+import { isNotFound, layoutOf, machineOf, notFound, showError, statusBadge } from "./shared.js"
 
 /** A short line for a history entry's data. @param {any} entry */
 const summary = (entry) => {
@@ -234,6 +234,7 @@ export const instanceView = (main, { type = "", id = "" }) => {
     version = machine.versions.find((/** @type {any} */ v) => v.version === instance.machineVersion)
     fill(versionPicker, h("option", { value: "" }, "—"), ...machine.versions.map((/** @type {any} */ v) => h("option", { value: v.version }, `v${v.version}${v.version === instance.machineVersion ? " (its own)" : ""}`)))
     layout = version === undefined ? undefined : await layoutOf(type, version)
+    if (version === undefined) fill(chartBox, h("p", { class: "empty" }, `Version ${instance.machineVersion} of ${type} is not served here: there is no chart to draw.`))
     await refresh()
     if (instance.status !== "running") {
       liveLabel.textContent = `ended: ${instance.status}`
@@ -261,6 +262,13 @@ export const instanceView = (main, { type = "", id = "" }) => {
       controller.signal
     )
   }
-  start().catch(report)
+  start().catch((error) => {
+    if (controller.signal.aborted) return
+    // The instance (or its type) is not there: say so, rather than a page that never loads.
+    if (isNotFound(error) && instance === undefined) {
+      controller.abort()
+      notFound(main, `No instance ${id} of ${type} is recorded here.`, error)
+    } else showError(chartBox, error)
+  })
   return () => controller.abort()
 }
