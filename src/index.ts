@@ -98,7 +98,7 @@ export {
   WorkflowNotFound
 } from "./engine/errors.js"
 export { IntegrityError, InvalidCursor, InvalidEvent, StoreUnavailable, VersionConflict } from "./log/index.js"
-export { CircuitOpen } from "./activities/circuit-breaker.js"
+export { CircuitOpen, type CircuitBreakerOptions, type CircuitState, type CircuitView } from "./activities/circuit-breaker.js"
 export { ResultTimeout, WorkflowCancelled, WorkflowFailed } from "./client/errors.js"
 export type { CallOptions, InstancePage, OrreryClient, ResultOptions, StartedHandle, StartOptions, WorkflowHandle, WorkflowView } from "./client/types.js"
 

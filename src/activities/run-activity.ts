@@ -4,11 +4,17 @@
  * it declares final. Every failed attempt is reported as it happens (the engine
  * records it); the outcome — output or typed error, both Schema-encoded to JSON —
  * becomes the instance's next input.
+ *
+ * The retry budget counts calls that were made. A call the circuit refuses is
+ * no attempt: the run stops there and answers `Waiting` (the worker puts the
+ * task back, due when the circuit lets a trial through, its attempts as they
+ * were). A run that resumes such a task — or one taken over from a dead worker —
+ * starts its Schedule where the attempts already made left it.
  */
-import { Cause, Effect, Result, Schema } from "effect"
+import { Cause, Clock, Duration, Effect, Exit, Result, Schedule, Schema } from "effect"
 import type { ActivityDefinition, ActivityRun } from "../engine/workflow.js"
 import { defaultRetry } from "../engine/workflow.js"
-import { CircuitBreaker } from "./circuit-breaker.js"
+import { CircuitBreaker, outcomeOf } from "./circuit-breaker.js"
 
 export interface AttemptFailure {
   readonly attempt: number
@@ -18,11 +24,21 @@ export interface AttemptFailure {
 }
 
 export interface ActivityOutcome {
+  readonly _tag?: undefined
   readonly ok: boolean
   /** The encoded output, or the encoded error. */
   readonly value: unknown
   readonly attempts: number
   readonly durationMs: number
+}
+
+/** The circuit of the activity's dependency refused the call: nothing was called; try again at `until`. */
+export interface ActivityWaiting {
+  readonly _tag: "Waiting"
+  readonly dependency: string
+  readonly until: Date
+  /** Calls made so far (this run's and earlier runs'). */
+  readonly attempts: number
 }
 
 /** A typed error as JSON: its schema's encoding when it has one, else its tag, message and fields. */
@@ -64,6 +80,10 @@ const tagOf = (error: unknown): string | undefined => {
   return typeof tag === "string" ? tag : undefined
 }
 
+/** How long a trial call may hold a half-open circuit: its timeout and a margin, when it has one. */
+const trialLeaseOf = (definition: Pick<ActivityDefinition<any>, "timeout">): number | undefined =>
+  definition.timeout === undefined ? undefined : Duration.toMillis(Duration.fromInputUnsafe(definition.timeout)) + 1_000
+
 export const runActivity = <R>(
   definition: ActivityDefinition<R>,
   src: string,
@@ -71,46 +91,56 @@ export const runActivity = <R>(
   run: Omit<ActivityRun, "attempt">,
   firstAttempt: number,
   onAttemptFailed: (failure: AttemptFailure) => Effect.Effect<void>
-): Effect.Effect<ActivityOutcome, never, R | CircuitBreaker> =>
+): Effect.Effect<ActivityOutcome | ActivityWaiting, never, R | CircuitBreaker> =>
   Effect.gen(function*() {
     const breaker = yield* CircuitBreaker
     const nonRetryable = new Set(definition.nonRetryable ?? [])
-    let attempt = firstAttempt - 1
-    let startedAt = 0
-    const once = Effect.suspend(() => {
+    const dependency = definition.dependency ?? src
+    const trialLeaseMs = trialLeaseOf(definition)
+    // A declared business refusal (a declined card) shows the dependency is up: it does not trip the circuit.
+    const isOutage = (error: unknown) => !nonRetryable.has(tagOf(error) ?? "")
+    const step = yield* Schedule.toStep(definition.retry ?? defaultRetry)
+    /** Calls made, this run's and earlier runs'. */
+    let attempt = Math.max(1, firstAttempt) - 1
+    // Earlier runs made `attempt` calls and their schedule allowed one more: catch this one up (without waiting).
+    for (let made = 0; made < attempt; made++) {
+      if (Exit.isFailure(yield* Effect.exit(step(yield* Clock.currentTimeMillis, undefined)))) break
+    }
+    let startedAt = Date.now()
+    const failed = (error: unknown): ActivityOutcome => ({ ok: false, value: encodeError(definition, error), attempts: attempt, durationMs: Date.now() - startedAt })
+    while (true) {
+      const admission = yield* breaker.admit(dependency, trialLeaseMs).pipe(Effect.orDie)
+      if (admission._tag === "Refused") return { _tag: "Waiting", dependency, until: admission.until, attempts: attempt } satisfies ActivityWaiting
       attempt++
       startedAt = Date.now()
-      let program = Effect.suspend(() => definition.run(input, { ...run, attempt })).pipe(
+      const current = attempt
+      let program = Effect.suspend(() => definition.run(input, { ...run, attempt: current })).pipe(
         Effect.catchDefect((defect) => Effect.fail(defect))
       ) as Effect.Effect<unknown, unknown, R>
       if (definition.timeout !== undefined) program = program.pipe(Effect.timeout(definition.timeout))
-      // A declared business refusal (a declined card) shows the dependency is up: it does not trip the circuit.
-      return breaker.protect(definition.dependency ?? src, program, (error) => !nonRetryable.has(tagOf(error) ?? ""))
-    }).pipe(
-      Effect.tapError((error) =>
-        onAttemptFailed({
-          attempt,
-          startedAt: new Date(startedAt).toISOString(),
-          durationMs: Date.now() - startedAt,
-          error: encodeError(definition, error)
-        })
+      const exit = yield* Effect.exit(program)
+      // The circuit hears how the call went, whatever happens to this fiber next.
+      yield* breaker.settle(admission, outcomeOf(exit, isOutage)).pipe(
+        Effect.catchCause((cause) => Effect.logWarning(`could not record the outcome of a call to ${dependency} in its circuit`, cause)),
+        Effect.uninterruptible
       )
-    )
-    const exit = yield* once.pipe(
-      Effect.retry({ schedule: definition.retry ?? defaultRetry, while: (error) => !nonRetryable.has(tagOf(error) ?? "") }),
-      Effect.exit
-    )
-    const durationMs = Date.now() - startedAt
-    if (exit._tag === "Success") {
-      try {
-        return { ok: true, value: encodeOutput(definition, exit.value), attempts: attempt, durationMs }
-      } catch (error) {
-        return { ok: false, value: encodeError(definition, error), attempts: attempt, durationMs }
+      if (Exit.isSuccess(exit)) {
+        try {
+          return { ok: true, value: encodeOutput(definition, exit.value), attempts: attempt, durationMs: Date.now() - startedAt } satisfies ActivityOutcome
+        } catch (error) {
+          return failed(error)
+        }
       }
+      // Interrupted (a shutdown): the task goes back to the pool as it is.
+      if (Cause.hasInterruptsOnly(exit.cause)) return yield* Effect.failCause(exit.cause as Cause.Cause<never>)
+      const reason = exit.cause.reasons.find((r) => r._tag === "Fail")
+      const error = reason?._tag === "Fail" ? reason.error : Cause.squash(exit.cause)
+      yield* onAttemptFailed({ attempt, startedAt: new Date(startedAt).toISOString(), durationMs: Date.now() - startedAt, error: encodeError(definition, error) })
+      if (!isOutage(error)) return failed(error)
+      const next = yield* Effect.exit(step(yield* Clock.currentTimeMillis, error))
+      if (Exit.isFailure(next)) return failed(error)
+      yield* Effect.sleep(next.value[1])
     }
-    const failure = exit.cause.reasons.find((reason) => reason._tag === "Fail")
-    const error = failure?._tag === "Fail" ? failure.error : Cause.squash(exit.cause)
-    return { ok: false, value: encodeError(definition, error), attempts: attempt, durationMs }
   }).pipe(
     Effect.withSpan("orrery.activity", {
       attributes: { "orrery.activity": src, "orrery.workflow": run.workflowType, "orrery.instance": run.instanceId, "orrery.idempotency_key": run.idempotencyKey }

@@ -97,7 +97,9 @@ export const show = async ({ client }: Source, workflowType: string, instanceId:
   for (const task of pending) {
     const what = (task.payload as { src?: string } | null)?.src ?? task.key
     const holder = task.lockedBy === null ? "nobody holds it" : `held by ${task.lockedBy} until ${time(task.leasedUntil!)}`
-    say(`    ${task.kind} ${what}: due ${time(task.dueAt)}, ${holder}${task.attempts > 0 ? `, ${task.attempts} attempts so far` : ""}`)
+    const attempts = task.attempts > 0 ? `, ${task.attempts} attempts so far` : ""
+    if (task.waitingFor !== undefined) say(`    ${task.kind} ${what}: waiting for the ${task.waitingFor.circuit} circuit, trial at ${time(task.waitingFor.trialAt)}${attempts}`)
+    else say(`    ${task.kind} ${what}: due ${time(task.dueAt)}, ${holder}${attempts}`)
   }
 }
 
@@ -398,6 +400,11 @@ export const send = async ({ client }: Source, workflowType: string, instanceId:
 export const retry = async ({ client }: Source, workflowType: string, instanceId: string, say: Say) => {
   const instance = await client.handle(workflowType, instanceId).retry(callOptions)
   say(`${workflowType}/${instanceId}: retrying in ${stateText(instance.state)}; a worker runs it`)
+}
+
+export const verify = async ({ client }: Source, workflowType: string, instanceId: string, say: Say) => {
+  const instance = await client.handle(workflowType, instanceId).verify()
+  say(`${workflowType}/${instanceId}: history whole, ${instance.streamVersion} entries; it takes inputs (${instance.status} in ${stateText(instance.state)})`)
 }
 
 export const cancel = async ({ client }: Source, workflowType: string, instanceId: string, options: { readonly reason?: string }, say: Say) => {

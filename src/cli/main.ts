@@ -185,6 +185,12 @@ const commands: Record<string, Command> = {
     shape: { positionals: instanceArgs },
     run: throughSource((inspect, source, { positionals: [type, id] }) => inspect.retry(source, type!, id!, say))
   },
+  verify: {
+    summary: "read an instance's history back against its hash chain; once repaired, it takes inputs again",
+    keys: sourceKeys,
+    shape: { positionals: instanceArgs },
+    run: throughSource((inspect, source, { positionals: [type, id] }) => inspect.verify(source, type!, id!, say))
+  },
   cancel: {
     summary: "cancel an instance (its children too)",
     keys: sourceKeys,
@@ -219,7 +225,7 @@ Commands:
 ${columnsOf(Object.entries(commands).map(([name, command]) => [usageOf(name, command), command.summary]))}
 
 The commands serve the project's orrery.config.ts (or --config <file>). list, show, history,
-replay, export, send, retry, cancel and doctor go through a running orrery start when one holds the
+replay, export, send, retry, verify, cancel and doctor go through a running orrery start when one holds the
 data folder (or with --url); otherwise they open the database.
 Run \`orrery <command> --help\` for its flags.`
 

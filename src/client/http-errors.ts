@@ -86,7 +86,8 @@ const rebuild: Readonly<Record<string, (details: Record<string, unknown>, body: 
     new EventNotAccepted({ eventType: d.eventType as string, state: d.state ?? body.state, accepted: (d.accepted ?? body.accepted) as ReadonlyArray<string> }),
   InvalidEvent: (d) => new InvalidEvent({ eventType: d.eventType as string, field: d.field as string, reason: d.reason as string }),
   InvalidCursor: (d) => new InvalidCursor({ cursor: d.cursor as string }),
-  IntegrityError: (d) => new IntegrityError({ stream: d.stream as string, version: d.version as number }),
+  IntegrityError: (d) =>
+    new IntegrityError({ stream: d.stream as string, version: d.version as number, ...(d.reason === "changed" || d.reason === "missing" ? { reason: d.reason } : {}) }),
   // The server never says where its database is: the location a client can name is the server.
   StoreUnavailable: (_d, body, server) => new StoreUnavailable({ location: server, message: String(body.message ?? "the database is unavailable") })
 }

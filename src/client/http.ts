@@ -149,6 +149,7 @@ const makeHandle = (send: Send, type: string, id: string): WorkflowHandle<any> =
     cancel: async (reason, options = {}) =>
       toView((await send({ method: "POST", path: `${path}/cancel`, body: reason === undefined ? {} : { reason }, headers: callHeaders(options) })).body),
     retry: async (options = {}) => toView((await send({ method: "POST", path: `${path}/retry`, headers: callHeaders(options) })).body),
+    verify: async () => toView((await send({ method: "POST", path: `${path}/verify` })).body),
     history: async () => ((await send({ method: "GET", path: `${path}/history` })).body.items as ReadonlyArray<any>).map(toHistoryEntry),
     pending: async () => ((await send({ method: "GET", path: `${path}/pending` })).body.items as ReadonlyArray<any>).map(toPendingTask),
     replay: async (options = {}) => toReplay((await send({ method: "GET", path: `${path}/replay`, query: { version: options.version } })).body)

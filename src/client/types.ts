@@ -99,6 +99,11 @@ export interface WorkflowHandle<D = AnyWorkflow> {
   cancel(reason?: string, options?: CallOptions): Promise<WorkflowView<D>>
   /** Runs a failed instance's activity again, with the same idempotency key. */
   retry(options?: CallOptions): Promise<WorkflowView<D>>
+  /**
+   * Reads its history back against the hash chain. Whole, clears a `corrupted` mark (the rows
+   * were restored) so it takes inputs again; broken, rejects with the `IntegrityError` naming where.
+   */
+  verify(): Promise<WorkflowView<D>>
   /** Every input, domain event and record, in order. */
   history(): Promise<ReadonlyArray<HistoryEntry>>
   /** What it waits on: activities in flight, timers pending, and the worker holding each. */

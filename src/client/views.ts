@@ -19,7 +19,13 @@ export const toView = <D>(json: Json): WorkflowView<D> =>
 
 export const toHistoryEntry = (json: Json): HistoryEntry => ({ ...json, time: date(json.time) }) as HistoryEntry
 
-export const toPendingTask = (json: Json): PendingTask => ({ ...json, dueAt: date(json.dueAt), leasedUntil: optionalDate(json.leasedUntil) }) as PendingTask
+export const toPendingTask = (json: Json): PendingTask =>
+  ({
+    ...json,
+    dueAt: date(json.dueAt),
+    leasedUntil: optionalDate(json.leasedUntil),
+    ...(json.waitingFor === undefined || json.waitingFor === null ? {} : { waitingFor: { circuit: json.waitingFor.circuit, trialAt: date(json.waitingFor.trialAt) } })
+  }) as PendingTask
 
 export const toReplay = async (json: Json): Promise<ReplayView> => ({
   recordedVersion: json.recordedVersion,

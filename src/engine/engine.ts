@@ -6,8 +6,8 @@
  * store and the log. `layer` builds this service and the `EngineRuntime` the
  * workers use, over one store and one stepper.
  */
-import { Context, Effect, Layer, Result } from "effect"
-import { EventLog, type IntegrityError, InvalidCursor, InvalidEvent } from "../log/index.js"
+import { Clock, Context, Effect, Layer, Result } from "effect"
+import { EventLog, IntegrityError, InvalidCursor, InvalidEvent, type RecordedEvent } from "../log/index.js"
 import { EventNotAccepted, InstanceFinal, InstanceNotFound, NothingToRetry, type InstanceExists, type WorkflowNotFound } from "./errors.js"
 import { makeInstanceStore, type InstanceStore } from "./instance-store.js"
 import { cancelPlan, finalStatuses, normalize, retryPlan } from "./plan.js"
@@ -15,7 +15,7 @@ import { WorkflowRegistry } from "./registry.js"
 import { replaySteps } from "./replay.js"
 import { EngineRuntime, makeRuntime } from "./runtime.js"
 import { acceptedEvents } from "./step.js"
-import { type EngineError, makeStepper, type Stepper } from "./stepper.js"
+import { type EngineError, makeStepper, refuseCorrupted, type Stepper } from "./stepper.js"
 import {
   type CallOptions,
   type HistoryEntry,
@@ -58,6 +58,12 @@ export interface EngineShape {
   ) => Effect.Effect<InstanceView, WorkflowNotFound | InstanceNotFound | NothingToRetry | EngineError>
   readonly list: (filter?: ListFilter) => Effect.Effect<{ readonly items: ReadonlyArray<InstanceView>; readonly nextCursor: string | null }, EngineError | InvalidEvent | InvalidCursor>
   readonly history: (workflowType: string, instanceId: string) => Effect.Effect<ReadonlyArray<HistoryEntry>, InstanceNotFound | EngineError | InvalidEvent | IntegrityError>
+  /**
+   * Reads the instance's whole history back against its hash chain and its instance row. Whole,
+   * it clears a `corrupted` mark (an operator repaired the rows) and answers the instance; broken,
+   * it marks the instance and fails with the `IntegrityError` naming where.
+   */
+  readonly verify: (workflowType: string, instanceId: string) => Effect.Effect<InstanceView, WorkflowNotFound | InstanceNotFound | EngineError | InvalidEvent>
   /** Every instance's tasks, counted by kind and state (metrics). */
   readonly taskCounts: Effect.Effect<ReadonlyArray<TaskCount>, EngineError>
   /** Every worker on this database, from any process (metrics). */
@@ -136,7 +142,7 @@ export const makeEngine = (store: InstanceStore, steps: Stepper, registry: Workf
   const send: EngineShape["send"] = (workflowType, instanceId, raw, call = {}) =>
     Effect.gen(function*() {
       yield* registry.newest(workflowType)
-      const loaded = yield* store.load(workflowType, instanceId)
+      const loaded = yield* Effect.flatMap(store.load(workflowType, instanceId), refuseCorrupted)
       if (finalStatuses.has(loaded.row.status)) return yield* new InstanceFinal({ workflowType, instanceId, status: loaded.row.status })
       const { type, ...payload } = (typeof raw === "object" && raw !== null ? raw : {}) as { type?: unknown }
       if (typeof type !== "string" || type === "") {
@@ -196,20 +202,54 @@ export const makeEngine = (store: InstanceStore, steps: Stepper, registry: Workf
   const list: EngineShape["list"] = (filter = {}) =>
     store.list(filter).pipe(Effect.map(({ rows, nextCursor }) => ({ items: rows.map((row) => viewOf(row, undefined)), nextCursor })))
 
+  /**
+   * The instance's recorded history, checked: a row that fails its hash (read by the log) or a
+   * log that ends before the instance row's version (rows deleted) marks the instance corrupted
+   * and fails with the `IntegrityError` naming where it breaks. The row is read first: it is
+   * written in the same transaction as its events, so the log can only be ahead of it, never behind.
+   */
+  const checkedHistory = (workflowType: string, instanceId: string) =>
+    Effect.gen(function*() {
+      const row = yield* store.findRow(workflowType, instanceId)
+      const stream = streamOf(workflowType, instanceId)
+      const broken = (error: IntegrityError) =>
+        row === undefined
+          ? Effect.fail(error)
+          : Clock.currentTimeMillis.pipe(
+              Effect.flatMap((now) => store.markCorrupted(workflowType, instanceId, error, now)),
+              Effect.andThen(Effect.fail(error))
+            )
+      const events: ReadonlyArray<RecordedEvent> = yield* log.readStream(stream).pipe(Effect.catchTag("IntegrityError", broken))
+      const head = events.at(-1)?.streamVersion ?? 0
+      if (row !== undefined && head < row.stream_version) {
+        return yield* broken(new IntegrityError({ stream, version: head + 1, reason: "missing" }))
+      }
+      return { row, events }
+    })
+
   const history: EngineShape["history"] = (workflowType, instanceId) =>
     Effect.gen(function*() {
-      const events = yield* log.readStream(streamOf(workflowType, instanceId))
+      const { events } = yield* checkedHistory(workflowType, instanceId)
       if (events.length === 0) return yield* new InstanceNotFound({ workflowType, instanceId })
       return events.map(historyEntryOf)
     })
 
   const replay: EngineShape["replay"] = (workflowType, instanceId, options = {}) =>
     Effect.gen(function*() {
-      const row = yield* store.findRow(workflowType, instanceId)
+      const { row, events } = yield* checkedHistory(workflowType, instanceId)
       if (row === undefined) return yield* new InstanceNotFound({ workflowType, instanceId })
       const definition = options.definition ?? (yield* registry.version(workflowType, options.version ?? row.machine_version))
-      const recorded = yield* log.readStream(streamOf(workflowType, instanceId))
-      return { recordedVersion: row.machine_version, machineVersion: definition.version, ...replaySteps(recorded, definition.machine, { invocables: steps.invocablesOf(definition) }) }
+      return { recordedVersion: row.machine_version, machineVersion: definition.version, ...replaySteps(events, definition.machine, { invocables: steps.invocablesOf(definition) }) }
+    })
+
+  const verify: EngineShape["verify"] = (workflowType, instanceId) =>
+    Effect.gen(function*() {
+      yield* registry.newest(workflowType)
+      const { row } = yield* checkedHistory(workflowType, instanceId)
+      if (row === undefined) return yield* new InstanceNotFound({ workflowType, instanceId })
+      if (row.corrupted !== null) yield* store.clearCorrupted(workflowType, instanceId)
+      const loaded = yield* loadFresh(workflowType, instanceId)
+      return viewOf(loaded.row, loaded.snapshot)
     })
 
   return {
@@ -221,6 +261,7 @@ export const makeEngine = (store: InstanceStore, steps: Stepper, registry: Workf
     list,
     history,
     replay,
+    verify,
     taskCounts: store.taskCounts,
     workers: store.workers,
     census: store.census,

@@ -9,13 +9,13 @@
  * The SQL itself is in `store.ts`; what to write is decided in `plan.ts`.
  */
 import { Effect, Result } from "effect"
-import { Database, InvalidCursor, InvalidEvent, type StoreUnavailable, encodeBatch, fromDriver, migrate } from "../log/index.js"
+import { Database, type IntegrityError, InvalidCursor, InvalidEvent, type StoreUnavailable, encodeBatch, fromDriver, migrate } from "../log/index.js"
 import { InstanceExists, InstanceNotFound } from "./errors.js"
 import type { Loaded, Plan, PlannedTask } from "./plan.js"
 import { persistSnapshot, restoreSnapshot } from "./pure.js"
 import { WorkflowRegistry } from "./registry.js"
 import { makeStepBatcher } from "./step-batcher.js"
-import { type InstanceRow, type InstanceStatus, type ParentLink, type TaskKind, engineMigrations, engineStatements, statePathFilter, workerLiveMs } from "./store.js"
+import { type CorruptionMark, type InstanceRow, type InstanceStatus, type ParentLink, type TaskKind, engineMigrations, engineStatements, statePathFilter, workerLiveMs } from "./store.js"
 import type { ListFilter, PendingTask, StateCount, TaskCount, WorkerView } from "./views.js"
 import { type WorkflowDefinition, streamOf } from "./workflow.js"
 
@@ -184,6 +184,30 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
   const retryLater = (taskId: number, workerId: string, delayMs: number, now: number) =>
     fromDriver(db, () => db.query(sql.retryLater, [taskId, workerId, delayMs, new Date(now).toISOString()])).pipe(Effect.asVoid)
 
+  // -- corruption ------------------------------------------------------------------
+
+  /** Marks the instance corrupted where `error` says its history breaks; from now on it refuses inputs. */
+  const markCorrupted = (workflowType: string, instanceId: string, error: IntegrityError, now: number) => {
+    forget(workflowType, instanceId)
+    const mark: CorruptionMark = { version: error.version, reason: error.reason ?? "changed", detectedAt: new Date(now).toISOString() }
+    return fromDriver(db, () => db.query(sql.markCorrupted, [workflowType, instanceId, JSON.stringify(mark)])).pipe(Effect.asVoid)
+  }
+
+  const clearCorrupted = (workflowType: string, instanceId: string) => {
+    forget(workflowType, instanceId)
+    return fromDriver(db, () => db.query(sql.clearCorrupted, [workflowType, instanceId])).pipe(Effect.asVoid)
+  }
+
+  /**
+   * The first missing version when the instance row is ahead of its log (rows deleted behind the
+   * log's back), else undefined. The row is written in the same transaction as its events, so
+   * its version can never be ahead of the log's head otherwise.
+   */
+  const missingVersion = (workflowType: string, instanceId: string) =>
+    fromDriver(db, () => db.query<{ stream_version: number; head: number }>(sql.logHead, [workflowType, instanceId, streamOf(workflowType, instanceId)])).pipe(
+      Effect.map(([row]) => (row !== undefined && row.head < row.stream_version ? row.head + 1 : undefined))
+    )
+
   // -- queries -----------------------------------------------------------------------
 
   const list = (filter: ListFilter) =>
@@ -240,9 +264,21 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
     )
 
   const pending = (stream: string) =>
-    fromDriver(db, () => db.query<{ kind: TaskKind; key: string; payload: unknown; due_at: Date; locked_by: string | null; leased_until: Date | null; attempts: number }>(sql.pendingTasks, [stream])).pipe(
+    fromDriver(db, () =>
+      db.query<{ kind: TaskKind; key: string; payload: unknown; due_at: Date; locked_by: string | null; leased_until: Date | null; attempts: number; waiting_on: string | null }>(sql.pendingTasks, [stream])
+    ).pipe(
       Effect.map((rows) =>
-        rows.map((row): PendingTask => ({ kind: row.kind, key: row.key, payload: row.payload, dueAt: row.due_at, lockedBy: row.locked_by, leasedUntil: row.leased_until, attempts: row.attempts }))
+        rows.map((row): PendingTask => ({
+          kind: row.kind,
+          key: row.key,
+          payload: row.payload,
+          dueAt: row.due_at,
+          lockedBy: row.locked_by,
+          leasedUntil: row.leased_until,
+          attempts: row.attempts,
+          // Put back by an open circuit and not claimed since: it waits for the circuit's trial.
+          ...(row.waiting_on === null || row.locked_by !== null ? {} : { waitingFor: { circuit: row.waiting_on, trialAt: row.due_at } })
+        }))
       )
     )
 
@@ -259,6 +295,9 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
     write,
     consumeTask,
     retryLater,
+    markCorrupted,
+    clearCorrupted,
+    missingVersion,
     list,
     taskCounts,
     workers,

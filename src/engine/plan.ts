@@ -158,6 +158,7 @@ export const decideStart = (
     parent,
     children: {},
     failure: null,
+    corrupted: null,
     created_at: new Date(now),
     updated_at: new Date(now)
   }

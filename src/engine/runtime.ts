@@ -13,7 +13,7 @@ import type { Consume, InstanceStore, TaskGone } from "./instance-store.js"
 import { type Input, cancelPlan, finalStatuses, normalize, recordPlan } from "./plan.js"
 import * as R from "./records.js"
 import type { WorkflowRegistry } from "./registry.js"
-import type { EngineError, LocalWorker, Stepper } from "./stepper.js"
+import { type EngineError, type LocalWorker, refuseCorrupted, type Stepper } from "./stepper.js"
 import type { EngineStatements, TaskRow } from "./store.js"
 import { type ActivityTask, type MessageTask, type StartTask, type Task, type TimerTask, decodeTask } from "./task-payloads.js"
 import { type WorkflowDefinition, streamOf } from "./workflow.js"
@@ -186,8 +186,10 @@ export const makeRuntime = (store: InstanceStore, steps: Stepper, registry: Work
     deliverMessage,
     startChild,
     attachLocalWorker: steps.attachLocalWorker,
+    // A corrupted instance's activity does not run: its result could not be recorded.
     definitionOf: (workflowType, instanceId) =>
       store.load(workflowType, instanceId).pipe(
+        Effect.flatMap(refuseCorrupted),
         Effect.map((loaded) => loaded.definition as WorkflowDefinition<any> | undefined),
         Effect.catchTags({ InstanceNotFound: () => Effect.succeed(undefined), WorkflowNotFound: () => Effect.succeed(undefined) })
       )

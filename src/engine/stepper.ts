@@ -10,7 +10,7 @@
  * next activity starts without a round trip through the claim.
  */
 import { Clock, Duration, Effect, Random, Result } from "effect"
-import type { InvalidEvent, NewEvent, StoreUnavailable } from "../log/index.js"
+import { IntegrityError, type InvalidEvent, type NewEvent, type StoreUnavailable } from "../log/index.js"
 import { InstanceBusy, InstanceExists, type InstanceNotFound, type WorkflowNotFound } from "./errors.js"
 import { Conflict, type Consume, type Insert, type InstanceStore, type TaskGone, type TaskInsert } from "./instance-store.js"
 import { type Input, type Loaded, type Plan, type PlannedTask, afterWrite, decide, decideStart, finalStatuses, recordPlan } from "./plan.js"
@@ -19,10 +19,21 @@ import type { Invocables } from "./step.js"
 import type { InstanceRow, ParentLink } from "./store.js"
 import type { Task } from "./task-payloads.js"
 import type { CallOptions, StartOptions } from "./views.js"
-import type { WorkflowDefinition } from "./workflow.js"
+import { type WorkflowDefinition, streamOf } from "./workflow.js"
 
-/** What any call that steps an instance can fail with, whatever it asked. */
-export type EngineError = StoreUnavailable | InstanceBusy
+/**
+ * What any call that steps an instance can fail with, whatever it asked; `IntegrityError` when the
+ * instance is marked corrupted (its history was changed behind the log's back): it takes no input
+ * until an operator has repaired the history and verified it.
+ */
+export type EngineError = StoreUnavailable | InstanceBusy | IntegrityError
+
+/** Refuses an instance marked corrupted, naming where its history breaks. */
+export const refuseCorrupted = (loaded: Loaded): Effect.Effect<Loaded, IntegrityError> => {
+  const mark = loaded.row.corrupted
+  if (mark === null || mark === undefined) return Effect.succeed(loaded)
+  return Effect.fail(new IntegrityError({ stream: streamOf(loaded.row.workflow_type, loaded.row.instance_id), version: mark.version, reason: mark.reason }))
+}
 
 /** The worker in this process, as the engine sees it. */
 export interface LocalWorker {
@@ -90,14 +101,33 @@ export const makeStepper = (store: InstanceStore, registry: WorkflowRegistry["Se
     )
   }
 
+  /**
+   * A conflict that repeats may be no race at all: an instance row ahead of its log (its last rows
+   * deleted behind the log's back) conflicts on every append. From the third, that is checked; such
+   * an instance is marked corrupted and the input refused, where it would otherwise spin to InstanceBusy.
+   */
+  const truncation = (workflowType: string, instanceId: string) =>
+    store.missingVersion(workflowType, instanceId).pipe(
+      Effect.flatMap((version) => {
+        if (version === undefined) return Effect.void
+        const error = new IntegrityError({ stream: streamOf(workflowType, instanceId), version, reason: "missing" })
+        return Clock.currentTimeMillis.pipe(
+          Effect.flatMap((now) => store.markCorrupted(workflowType, instanceId, error, now)),
+          Effect.andThen(Effect.fail(error))
+        )
+      })
+    )
+
   const retryOnConflict = <A, E, R>(workflowType: string, instanceId: string, once: Effect.Effect<A, E | Conflict, R>) => {
-    const attempt = (left: number): Effect.Effect<A, Exclude<E, Conflict> | InstanceBusy, R> =>
+    const attempt = (left: number): Effect.Effect<A, Exclude<E, Conflict> | InstanceBusy | IntegrityError | StoreUnavailable, R> =>
       once.pipe(
         Effect.catch((error) => {
           if (!(error instanceof Conflict)) return Effect.fail(error as Exclude<E, Conflict>)
           store.forget(workflowType, instanceId)
+          const checked = maxConflictRetries - left >= 2 ? truncation(workflowType, instanceId) : Effect.void
           return left > 0
-            ? Random.nextIntBetween(0, 5 * (maxConflictRetries - left + 1)).pipe(
+            ? checked.pipe(
+                Effect.andThen(Random.nextIntBetween(0, 5 * (maxConflictRetries - left + 1))),
                 Effect.flatMap((jitter) => Effect.sleep(Duration.millis(jitter))),
                 Effect.andThen(attempt(left - 1))
               )
@@ -118,7 +148,7 @@ export const makeStepper = (store: InstanceStore, registry: WorkflowRegistry["Se
     let checkedFresh = false
     const once = Effect.gen(function*() {
       const fromCache = store.isCached(workflowType, instanceId)
-      const loaded = yield* store.load(workflowType, instanceId)
+      const loaded = yield* Effect.flatMap(store.load(workflowType, instanceId), refuseCorrupted)
       if (finalStatuses.has(loaded.row.status)) return { _tag: "Final", loaded } as const
       // The engine's time is Effect's Clock: a test clock moves timers without waiting for them.
       const now = yield* Clock.currentTimeMillis
@@ -162,7 +192,7 @@ export const makeStepper = (store: InstanceStore, registry: WorkflowRegistry["Se
       workflowType,
       instanceId,
       Effect.gen(function*() {
-        const loaded = yield* store.load(workflowType, instanceId)
+        const loaded = yield* Effect.flatMap(store.load(workflowType, instanceId), refuseCorrupted)
         const plan = yield* Effect.fromResult(planOf(loaded))
         yield* write(loaded.row, loaded.definition, plan, consume).pipe(Effect.catchTag("InstanceExists", Effect.die))
         // Records keep the database's idea of "updated": the wall clock, not a test clock.

@@ -7,6 +7,82 @@
  */
 import type { Migration } from "../log/index.js"
 
+/**
+ * One step of an instance as one SQL function. Defined by the first migration and
+ * again by "corrupted instances", which made it refuse an instance marked corrupted
+ * (plpgsql resolves columns when it runs, so the first migration may name one the
+ * fourth adds: they are applied together on a new database).
+ */
+const recordStepFunction = (s: string) => `
+-- One step of an instance as one statement (one round trip, its own transaction):
+-- consume the claimed task, append, move the instance row, cancel and add tasks,
+-- maybe save a snapshot. Raises OR001 when the instance moved on or was marked
+-- corrupted (re-run the input: the reload sees the mark), OR002 when the claimed
+-- task is gone; 23505 from the insert means the instance id is taken.
+create or replace function ${s}.record_step(
+  p_type text, p_id text, p_stream text, p_expected integer, p_batch jsonb, p_row jsonb,
+  p_consume bigint, p_worker text, p_cancel jsonb, p_drop_all boolean, p_tasks jsonb, p_snapshot jsonb,
+  p_notify text
+) returns jsonb language plpgsql as $fn$
+declare
+  v_appended record;
+  v_version integer;
+  v_tasks jsonb;
+begin
+  if p_consume is not null then
+    delete from ${s}.tasks where id = p_consume and locked_by = p_worker;
+    if not found then raise exception 'task % is gone', p_consume using errcode = 'OR002'; end if;
+  end if;
+  for v_appended in select * from ${s}.append_events(p_stream, p_expected, p_batch) loop
+    if v_appended.outcome <> 'inserted' then
+      raise exception 'stream % is at version %', p_stream, v_appended.head using errcode = 'OR001';
+    end if;
+    v_version := v_appended.stream_version;
+  end loop;
+  if p_expected = 0 then
+    insert into ${s}.instances (workflow_type, instance_id, machine_version, status, state, snapshot, stream_version,
+      inputs, parent, children, failure, idempotency_key)
+    values (p_type, p_id, (p_row->>'machine_version')::integer, p_row->>'status', p_row->'state', p_row->'snapshot',
+      v_version, (p_row->>'inputs')::integer, nullif(p_row->'parent', 'null'::jsonb), p_row->'children',
+      nullif(p_row->'failure', 'null'::jsonb), p_row->>'idempotency_key');
+  else
+    update ${s}.instances set status = p_row->>'status', state = p_row->'state', snapshot = p_row->'snapshot',
+      stream_version = v_version, inputs = (p_row->>'inputs')::integer, children = p_row->'children',
+      failure = nullif(p_row->'failure', 'null'::jsonb), updated_at = now()
+    where workflow_type = p_type and instance_id = p_id and stream_version = p_expected and corrupted is null;
+    if not found then raise exception 'instance % moved on', p_stream using errcode = 'OR001'; end if;
+  end if;
+  if p_drop_all then
+    delete from ${s}.tasks where stream_id = p_stream;
+  elsif jsonb_array_length(p_cancel) > 0 then
+    delete from ${s}.tasks t using jsonb_to_recordset(p_cancel) as x(kind text, key text)
+    where t.stream_id = p_stream and t.kind = x.kind and t.key = x.key;
+  end if;
+  if jsonb_array_length(p_tasks) > 0 then
+    with inserted as (
+      insert into ${s}.tasks (kind, stream_id, workflow_type, instance_id, key, payload, due_at, locked_by, locked_until)
+      select x.kind, x.stream_id, x.workflow_type, x.instance_id, x.key, x.payload, coalesce(x.due_at, now()), x.locked_by,
+        case when x.locked_by is null then null else now() + x.lease_ms * interval '1 millisecond' end
+      from jsonb_to_recordset(p_tasks) as x(kind text, stream_id text, workflow_type text, instance_id text,
+        key text, payload jsonb, due_at timestamptz, locked_by text, lease_ms integer)
+      on conflict (stream_id, kind, key) do update set payload = excluded.payload, due_at = excluded.due_at,
+        locked_by = excluded.locked_by, locked_until = excluded.locked_until, attempts = 0
+      returning id, kind, key
+    )
+    select coalesce(jsonb_agg(jsonb_build_object('id', id, 'kind', kind, 'key', key)), '[]'::jsonb) into v_tasks from inserted;
+  end if;
+  -- Wakes other processes' workers when this step left them work (delivered at commit).
+  if p_notify is not null then perform pg_notify(p_notify, ''); end if;
+  if p_snapshot is not null then
+    insert into ${s}.snapshots (stream_id, stream_version, machine_version, state)
+    values (p_stream, v_version, (p_row->>'machine_version')::integer, p_snapshot)
+    on conflict (stream_id, stream_version) do update set state = excluded.state;
+  end if;
+  return jsonb_build_object('version', v_version, 'tasks', coalesce(v_tasks, '[]'::jsonb));
+end
+$fn$;
+`
+
 export const engineMigrations: ReadonlyArray<Migration> = [
   {
     component: "engine",
@@ -51,74 +127,7 @@ export const engineMigrations: ReadonlyArray<Migration> = [
       );
       create index tasks_due on ${s}.tasks (due_at);
 
-      -- One step of an instance as one statement (one round trip, its own transaction):
-      -- consume the claimed task, append, move the instance row, cancel and add tasks,
-      -- maybe save a snapshot. Raises OR001 when the instance moved on (re-run the
-      -- input) and OR002 when the claimed task is gone; 23505 from the insert means
-      -- the instance id is taken.
-      create function ${s}.record_step(
-        p_type text, p_id text, p_stream text, p_expected integer, p_batch jsonb, p_row jsonb,
-        p_consume bigint, p_worker text, p_cancel jsonb, p_drop_all boolean, p_tasks jsonb, p_snapshot jsonb,
-        p_notify text
-      ) returns jsonb language plpgsql as $fn$
-      declare
-        v_appended record;
-        v_version integer;
-        v_tasks jsonb;
-      begin
-        if p_consume is not null then
-          delete from ${s}.tasks where id = p_consume and locked_by = p_worker;
-          if not found then raise exception 'task % is gone', p_consume using errcode = 'OR002'; end if;
-        end if;
-        for v_appended in select * from ${s}.append_events(p_stream, p_expected, p_batch) loop
-          if v_appended.outcome <> 'inserted' then
-            raise exception 'stream % is at version %', p_stream, v_appended.head using errcode = 'OR001';
-          end if;
-          v_version := v_appended.stream_version;
-        end loop;
-        if p_expected = 0 then
-          insert into ${s}.instances (workflow_type, instance_id, machine_version, status, state, snapshot, stream_version,
-            inputs, parent, children, failure, idempotency_key)
-          values (p_type, p_id, (p_row->>'machine_version')::integer, p_row->>'status', p_row->'state', p_row->'snapshot',
-            v_version, (p_row->>'inputs')::integer, nullif(p_row->'parent', 'null'::jsonb), p_row->'children',
-            nullif(p_row->'failure', 'null'::jsonb), p_row->>'idempotency_key');
-        else
-          update ${s}.instances set status = p_row->>'status', state = p_row->'state', snapshot = p_row->'snapshot',
-            stream_version = v_version, inputs = (p_row->>'inputs')::integer, children = p_row->'children',
-            failure = nullif(p_row->'failure', 'null'::jsonb), updated_at = now()
-          where workflow_type = p_type and instance_id = p_id and stream_version = p_expected;
-          if not found then raise exception 'instance % moved on', p_stream using errcode = 'OR001'; end if;
-        end if;
-        if p_drop_all then
-          delete from ${s}.tasks where stream_id = p_stream;
-        elsif jsonb_array_length(p_cancel) > 0 then
-          delete from ${s}.tasks t using jsonb_to_recordset(p_cancel) as x(kind text, key text)
-          where t.stream_id = p_stream and t.kind = x.kind and t.key = x.key;
-        end if;
-        if jsonb_array_length(p_tasks) > 0 then
-          with inserted as (
-            insert into ${s}.tasks (kind, stream_id, workflow_type, instance_id, key, payload, due_at, locked_by, locked_until)
-            select x.kind, x.stream_id, x.workflow_type, x.instance_id, x.key, x.payload, coalesce(x.due_at, now()), x.locked_by,
-              case when x.locked_by is null then null else now() + x.lease_ms * interval '1 millisecond' end
-            from jsonb_to_recordset(p_tasks) as x(kind text, stream_id text, workflow_type text, instance_id text,
-              key text, payload jsonb, due_at timestamptz, locked_by text, lease_ms integer)
-            on conflict (stream_id, kind, key) do update set payload = excluded.payload, due_at = excluded.due_at,
-              locked_by = excluded.locked_by, locked_until = excluded.locked_until, attempts = 0
-            returning id, kind, key
-          )
-          select coalesce(jsonb_agg(jsonb_build_object('id', id, 'kind', kind, 'key', key)), '[]'::jsonb) into v_tasks from inserted;
-        end if;
-        -- Wakes other processes' workers when this step left them work (delivered at commit).
-        if p_notify is not null then perform pg_notify(p_notify, ''); end if;
-        if p_snapshot is not null then
-          insert into ${s}.snapshots (stream_id, stream_version, machine_version, state)
-          values (p_stream, v_version, (p_row->>'machine_version')::integer, p_snapshot)
-          on conflict (stream_id, stream_version) do update set state = excluded.state;
-        end if;
-        return jsonb_build_object('version', v_version, 'tasks', coalesce(v_tasks, '[]'::jsonb));
-      end
-      $fn$;
-
+      ${recordStepFunction(s)}
       -- Several instances' steps in one statement and one commit; each in its own savepoint,
       -- so that one refused step (a conflict) leaves the others recorded.
       create function ${s}.record_steps(p_steps jsonb) returns jsonb language plpgsql as $fn$
@@ -156,6 +165,37 @@ export const engineMigrations: ReadonlyArray<Migration> = [
         counts jsonb not null default '{}'
       );
     `
+  },
+  {
+    component: "engine",
+    version: 3,
+    name: "circuits",
+    // One circuit per outside dependency, shared by every worker on the database: consecutive
+    // failures, open until when, the lease of the one trial call a half-open circuit lets through,
+    // and how often it moved to each state. A task put back by an open circuit names it in waiting_on.
+    sql: (s) => `
+      create table ${s}.circuits (
+        dependency text primary key,
+        failures integer not null default 0,
+        open_until timestamptz,
+        trial_until timestamptz,
+        transitions jsonb not null default '{}',
+        updated_at timestamptz not null default now()
+      );
+      alter table ${s}.tasks add column waiting_on text;
+      create index tasks_waiting_on on ${s}.tasks (waiting_on) where waiting_on is not null;
+    `
+  },
+  {
+    component: "engine",
+    version: 4,
+    name: "corrupted instances",
+    // An instance whose history was found broken (a row changed or deleted behind the log's
+    // back) is marked here and refuses inputs until an operator has repaired it and verified it.
+    sql: (s) => `
+      alter table ${s}.instances add column corrupted jsonb;
+      ${recordStepFunction(s)}
+    `
   }
 ]
 
@@ -190,11 +230,20 @@ export interface InstanceRow {
   /** Child workflows by invoke id. */
   readonly children: Readonly<Record<string, { readonly workflowType: string; readonly instanceId: string }>>
   readonly failure: any
+  /** Set when a read found the instance's history broken: it refuses inputs until verified again. */
+  readonly corrupted: CorruptionMark | null
   readonly created_at: Date
   readonly updated_at: Date
 }
 
 export type InstanceStatus = "running" | "done" | "failed" | "cancelled"
+
+/** Where an instance's history breaks: a row `changed` behind the log's back, or `missing` (deleted). */
+export interface CorruptionMark {
+  readonly version: number
+  readonly reason: "changed" | "missing"
+  readonly detectedAt: string
+}
 
 export interface ParentLink {
   readonly workflowType: string
@@ -212,7 +261,7 @@ const claimStatement = (s: string, limit: string, share = "") => `
       order by due_at limit ${limit}
       for update skip locked
     )
-    update ${s}.tasks t set locked_by = $1, locked_until = now() + $3 * interval '1 millisecond',
+    update ${s}.tasks t set locked_by = $1, locked_until = now() + $3 * interval '1 millisecond', waiting_on = null,
       attempts = t.attempts + case when t.kind = 'activity' then 1 else 0 end
     from due where t.id = due.id
     returning ${taskColumns}`
@@ -282,6 +331,14 @@ export const engineStatements = (s: string) => ({
       attempts = attempts + 1
     where id = $1 and locked_by = $2 returning attempts`,
 
+  /**
+   * Puts a claimed activity back because its dependency's circuit refused the call: due again at $3 (when the
+   * circuit lets a trial through), waiting on circuit $4, with $5 attempts made (the next claim counts the next one).
+   */
+  waitForCircuit: `
+    update ${s}.tasks set locked_by = null, locked_until = null, due_at = $3::timestamptz, waiting_on = $4, attempts = $5
+    where id = $1 and locked_by = $2 returning id`,
+
   /** Activity attempts survive a worker's death through this counter. */
   recordAttempt: `update ${s}.tasks set attempts = $3 where id = $1 and locked_by = $2`,
 
@@ -294,13 +351,24 @@ export const engineStatements = (s: string) => ({
       count(*) filter (where locked_until >= now())::int as leased
     from ${s}.tasks group by kind order by kind`,
 
+  /** Marks an instance corrupted ($3, a CorruptionMark); the first mark stays, it names the earliest break found. */
+  markCorrupted: `update ${s}.instances set corrupted = coalesce(corrupted, $3::text::jsonb) where workflow_type = $1 and instance_id = $2`,
+
+  /** The instance's version beside its log's head: a head behind the instance means rows were deleted. */
+  logHead: `
+    select i.stream_version, (select coalesce(max(e.stream_version), 0) from ${s}.events e where e.stream_id = $3)::int as head
+    from ${s}.instances i where i.workflow_type = $1 and i.instance_id = $2`,
+
+  /** Clears the mark once an operator has repaired the history and it reads back whole. */
+  clearCorrupted: `update ${s}.instances set corrupted = null where workflow_type = $1 and instance_id = $2`,
+
   census: `
     select machine_version, status, state, count(*)::int as count from ${s}.instances
     where workflow_type = $1 group by machine_version, status, state order by machine_version, status`,
 
   /** A lease that ran out is no lease (its worker died or let go): judged by the database's clock, like claims. */
   pendingTasks: `
-    select kind, key, payload, due_at, attempts,
+    select kind, key, payload, due_at, attempts, waiting_on,
       case when locked_until > now() then locked_by end as locked_by,
       case when locked_until > now() then locked_until end as leased_until
     from ${s}.tasks where stream_id = $1 order by due_at, id`,
@@ -311,7 +379,7 @@ export const engineStatements = (s: string) => ({
    */
   list: `
     select workflow_type, instance_id, machine_version, status, state, snapshot, stream_version, inputs, parent, children,
-      failure, created_at, updated_at
+      failure, corrupted, created_at, updated_at
     from ${s}.instances
     where ($1::text is null or workflow_type = $1) and ($2::text is null or status = $2)
       and ($3::text is null or state @> $3::text::jsonb or state @? $4::text::jsonpath)

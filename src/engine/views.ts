@@ -9,7 +9,7 @@ import type { EventMetadata, RecordedEvent } from "../log/index.js"
 import type { DeterminismError } from "./errors.js"
 import * as R from "./records.js"
 import type { ReplayedStep } from "./replay.js"
-import type { InstanceRow, InstanceStatus, ParentLink, TaskKind } from "./store.js"
+import type { CorruptionMark, InstanceRow, InstanceStatus, ParentLink, TaskKind } from "./store.js"
 
 // ---------------------------------------------------------------------------
 // What a call passes
@@ -57,6 +57,8 @@ export interface InstanceView {
   readonly streamVersion: number
   readonly output?: unknown
   readonly failure?: unknown
+  /** Where its history was found broken; while set, the instance refuses inputs (verify it once repaired). */
+  readonly corrupted?: CorruptionMark
   readonly children: InstanceRow["children"]
   readonly parent?: ParentLink
   readonly createdAt: Date
@@ -120,7 +122,16 @@ export interface PendingTask {
   readonly lockedBy: string | null
   readonly leasedUntil: Date | null
   readonly attempts: number
+  /**
+   * An activity the circuit of its dependency refused (no attempt spent): it waits for that
+   * circuit, and is tried again when the circuit lets a trial call through, at `trialAt` at the latest.
+   */
+  readonly waitingFor?: { readonly circuit: string; readonly trialAt: Date }
 }
+
+/** What a pending task waits for, in words: `waiting for the payments circuit, trial at 12:00:03`. */
+export const waitingText = (waitingFor: { readonly circuit: string; readonly trialAt: Date }, time: (at: Date) => string = (at) => at.toISOString()) =>
+  `waiting for the ${waitingFor.circuit} circuit, trial at ${time(waitingFor.trialAt)}`
 
 // ---------------------------------------------------------------------------
 // Building views
@@ -142,6 +153,7 @@ export const viewOf = (row: InstanceRow, snapshot: AnyMachineSnapshot | undefine
   streamVersion: row.stream_version,
   ...(snapshot?.status === "done" || row.snapshot?.status === "done" ? { output: snapshot?.output ?? row.snapshot?.output } : {}),
   ...(row.failure === null || row.failure === undefined ? {} : { failure: row.failure }),
+  ...(row.corrupted === null || row.corrupted === undefined ? {} : { corrupted: row.corrupted }),
   children: row.children ?? {},
   ...(row.parent === null ? {} : { parent: row.parent }),
   createdAt: row.created_at,

@@ -12,7 +12,7 @@
 import { Cause, Clock, Context, Duration, Effect, Fiber, Latch, Layer, Semaphore } from "effect"
 import { randomUUID } from "node:crypto"
 import { hostname } from "node:os"
-import { runActivity } from "../activities/run-activity.js"
+import { type ActivityOutcome, type ActivityWaiting, runActivity } from "../activities/run-activity.js"
 import { CircuitBreaker } from "../activities/circuit-breaker.js"
 import { Database, fromDriver } from "../log/index.js"
 import { EngineRuntime } from "./runtime.js"
@@ -115,7 +115,13 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
                 Effect.andThen(fromDriver(db, () => db.query(sql.recordAttempt, [task.id, id, failure.attempt + 1]))),
                 Effect.ignore
               )
-          ).pipe(Effect.provideContext(context as Context.Context<any>)) as Effect.Effect<{ ok: boolean; value: unknown; attempts: number; durationMs: number }>
+          ).pipe(Effect.provideContext(context as Context.Context<any>)) as Effect.Effect<ActivityOutcome | ActivityWaiting>
+          if (outcome._tag === "Waiting") {
+            // Refused by an open circuit: no attempt spent. Back to the pool, due when a trial may go through.
+            yield* fromDriver(db, () => db.query(sql.waitForCircuit, [task.id, id, outcome.until.toISOString(), outcome.dependency, outcome.attempts]))
+            tally("activity:waiting")
+            return
+          }
           yield* runtime.completeActivity(task, id, outcome)
           tally(`activity:${outcome.ok ? "completed" : "failed"}`)
         })

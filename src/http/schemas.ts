@@ -51,6 +51,16 @@ export const instance = {
     streamVersion: { type: "integer", description: "Version of the instance's stream: the count of its history entries" },
     output: { ...anyJson, description: "The final state's output, once done" },
     failure: { ...anyJson, description: "Why it failed or was cancelled" },
+    corrupted: {
+      type: "object",
+      description: "Set when a read found its history changed behind the log's back: it refuses inputs until the rows are restored and it is verified (POST …/verify)",
+      required: ["version", "reason", "detectedAt"],
+      properties: {
+        version: { type: "integer", description: "The first version that does not match its hash chain, or is missing" },
+        reason: { type: "string", enum: ["changed", "missing"] },
+        detectedAt: { type: "string", format: "date-time" }
+      }
+    },
     children: { type: "object", additionalProperties: instanceRef },
     parent: instanceRef,
     createdAt: { type: "string", format: "date-time" },

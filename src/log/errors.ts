@@ -45,13 +45,20 @@ export class EventIdInUse extends Schema.TaggedError<EventIdInUse>()("EventIdInU
   eventId: Schema.String
 }) {}
 
-/** A stored row's hash does not match its content and its predecessor: changed behind the log's back. */
+/**
+ * An instance's history was changed behind the log's back: the row at `version` no
+ * longer matches its hash chain (`changed`), or it and the rows after it were
+ * deleted (`missing`: the instance row, written in the same step, is ahead of its log).
+ */
 export class IntegrityError extends Schema.TaggedError<IntegrityError>()("IntegrityError", {
   stream: Schema.String,
-  version: Schema.Number
+  version: Schema.Number,
+  reason: Schema.optional(Schema.Literals(["changed", "missing"]))
 }) {
   override get message() {
-    return `stream ${this.stream} version ${this.version} does not match its hash chain`
+    return this.reason === "missing"
+      ? `stream ${this.stream} version ${this.version} is missing: rows were deleted behind the log's back`
+      : `stream ${this.stream} version ${this.version} does not match its hash chain`
   }
 }
 

@@ -72,7 +72,7 @@ const placeOf = (row: EventRow) => ({
 
 /** Turns a stored row into a RecordedEvent, refusing a broken chain and decoding known types. */
 export const toRecordedEvent = (row: EventRow, catalog: EventCatalog): Result.Result<RecordedEvent, IntegrityError | InvalidEvent> => {
-  if (!row.intact) return Result.fail(new IntegrityError({ stream: row.stream_id, version: row.stream_version }))
+  if (!row.intact) return Result.fail(new IntegrityError({ stream: row.stream_id, version: row.stream_version, reason: "changed" }))
   const eventType = catalog.find(row.type, row.schema_version)
   const decoded = eventType === undefined ? Result.succeed(row.data) : decodePayload(row.type, eventType.schema, row.data)
   return Result.map(decoded, (data) => ({

@@ -8,6 +8,7 @@ import { type Layer, ManagedRuntime } from "effect"
 import type { OrreryClient } from "../client/types.js"
 import { databaseLayer, loadConfig } from "../config.js"
 import { type Domain, domainsOf, type OrreryConfig } from "../domain.js"
+import type { CircuitBreakerOptions } from "../activities/circuit-breaker.js"
 import type { WorkerOptions } from "../engine/worker.js"
 import type { AnyWorkflow } from "../engine/workflow.js"
 import { type Database, layerPglite } from "../log/index.js"
@@ -34,6 +35,8 @@ export interface CreateOrreryOptions<W extends AnyWorkflow> extends OrreryConfig
   readonly runProjections?: boolean
   /** The Postgres schema for Orrery's tables (default `orrery`). */
   readonly schema?: string
+  /** The circuit breakers' settings, shared by every worker on the database (default 5 failures, 30 s cool-down). */
+  readonly circuitBreaker?: CircuitBreakerOptions
 }
 
 /** A running Orrery: a client of its own engine, and the way to stop it. */
@@ -86,7 +89,8 @@ export const createOrrery = async <W extends AnyWorkflow>(options: CreateOrreryO
     database: databaseOf(options.database),
     worker: options.worker ?? {},
     projections: options.runProjections ?? true,
-    ...(options.schema === undefined ? {} : { schema: options.schema })
+    ...(options.schema === undefined ? {} : { schema: options.schema }),
+    ...(options.circuitBreaker === undefined ? {} : { circuitBreaker: options.circuitBreaker })
   })
   const runtime = ManagedRuntime.make(layer)
   try {

@@ -75,6 +75,7 @@ export const makeInProcessClient = <W = AnyWorkflow>(call: EngineCall): OrreryCl
     get: () => engine((e) => e.get(type, id)) as Promise<WorkflowView<any>>,
     cancel: (reason = "cancelled by a client", options: CallOptions = {}) => engine((e) => e.cancel(type, id, reason, options)) as Promise<WorkflowView<any>>,
     retry: (options: CallOptions = {}) => engine((e) => e.retry(type, id, options)) as Promise<WorkflowView<any>>,
+    verify: () => engine((e) => e.verify(type, id)) as Promise<WorkflowView<any>>,
     history: () => engine((e) => e.history(type, id)),
     pending: () => engine((e) => e.pending(type, id)),
     replay: async (options = {}) => {

@@ -234,20 +234,34 @@ describe.each(drivers)("debugging commands on %s", { timeout: 240_000 }, (driver
     expect(healthy.stdout).toMatch(/^ok\s+read models: no parked events$/m)
     expect(healthy.stdout.trim().split("\n").at(-1)).toBe("no problems found")
 
-    const tamper = `update orrery.events set data = jsonb_set(data, '{event,quantity}', '1') where stream_id = 'cart-big' and stream_version = 3`
-    if (config.databaseUrl !== undefined) {
-      const sql = postgres(config.databaseUrl, { max: 1, onnotice: () => {} })
-      await sql.unsafe(tamper)
-      await sql.end()
-    } else {
-      const db = await PGlite.create({ dataDir: config.dataDir })
-      await db.query(tamper)
-      await db.close()
+    const onDatabase = async (statement: string) => {
+      if (config.databaseUrl !== undefined) {
+        const sql = postgres(config.databaseUrl, { max: 1, onnotice: () => {} })
+        await sql.unsafe(statement)
+        await sql.end()
+      } else {
+        const db = await PGlite.create({ dataDir: config.dataDir })
+        await db.exec(statement)
+        await db.close()
+      }
     }
+    const row = `stream_id = 'cart-big' and stream_version = 3`
+    await onDatabase(`create table orrery.backup as select data from orrery.events where ${row}`)
+    await onDatabase(`update orrery.events set data = jsonb_set(data, '{event,quantity}', '1') where ${row}`)
     const broken = await orrery("doctor")
     expect(broken.code).toBe(1)
-    expect(broken.stdout).toMatch(/^FAIL\s+history of cart\/big: .*cart-big/m)
+    expect(broken.stdout).toMatch(/^FAIL\s+history of cart\/big: stream cart-big version 3 does not match its hash chain; it refuses inputs until the rows are restored and it is verified \(orrery verify cart big\)$/m)
     expect(broken.stderr.trim()).toBe("orrery: 1 problem found")
+
+    // The doctor's read marked it: it refuses inputs, and verify cannot clear it until the row is restored.
+    const refused = await orrery("cancel", "cart", "big")
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain("stream cart-big version 3 does not match its hash chain")
+    expect((await orrery("verify", "cart", "big")).code).toBe(1)
+    await onDatabase(`update orrery.events set data = (select data from orrery.backup) where ${row}; drop table orrery.backup`)
+    const verified = await orrery("verify", "cart", "big")
+    expect(verified).toMatchObject({ code: 0, stdout: expect.stringMatching(/^cart\/big: history whole, \d+ entries; it takes inputs \(running in /) })
+    expect((await orrery("doctor")).code).toBe(0)
   })
 
   it("shows a payload's direction controls and escape sequences escaped, so they cannot steer the terminal; --json keeps them", async () => {

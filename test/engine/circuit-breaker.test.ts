@@ -1,63 +1,111 @@
 /**
- * The circuit breaker: opens after K consecutive failures, fails fast while
- * open, lets one trial through after the cool-down; and an activity behind it
- * sees CircuitOpen as a retryable failure, recorded like any attempt.
+ * The circuit breaker, shared by every worker on the database: one row per
+ * dependency counts consecutive failures, opens at the threshold, lets exactly
+ * one trial call through when half open (whatever the number of breakers
+ * asking at once), and closes on its success. An activity whose call the
+ * circuit refuses spends no attempt: its task waits, due when the trial may go.
  */
-import { Effect, Exit, Schedule, Schema } from "effect"
+import { Effect, Exit, Fiber, Schedule, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { setup } from "xstate"
 import { activityLogic, defineActivity, defineWorkflow, Engine } from "../../src/engine/index.js"
-import { makeCircuitBreaker } from "../../src/activities/circuit-breaker.js"
+import { type CircuitBreakerOptions, makeCircuitBreaker } from "../../src/activities/circuit-breaker.js"
 import { drivers } from "../support/drivers.js"
 import { until, withOrrery } from "../support/engine.js"
 
-const failing = Effect.fail("down" as const)
+const failing = Effect.fail({ _tag: "Unavailable" as const })
 
-describe("circuit breaker", () => {
-  it("opens after K failures, fails fast, and closes after a successful trial", async () => {
-    const breaker = makeCircuitBreaker({ failureThreshold: 3, cooldown: "100 millis" })
-    let calls = 0
-    const call = (ok: boolean) => breaker.protect("llm", Effect.suspend(() => (calls++, ok ? Effect.succeed("fine") : failing)))
-    for (let i = 0; i < 3; i++) expect(Exit.isFailure(await Effect.runPromiseExit(call(false)))).toBe(true)
-    expect(breaker.state("llm")).toBe("open")
-    const fast = await Effect.runPromiseExit(call(true))
-    expect(fast).toMatchObject({ _tag: "Failure" })
-    expect(JSON.stringify(fast)).toContain("CircuitOpen")
-    expect(calls).toBe(3)
-    // Other dependencies are not affected.
-    expect(await Effect.runPromise(breaker.protect("images", Effect.succeed(1)))).toBe(1)
+/** `n` breakers on one database (the engine's tables migrated by an Orrery without a worker), as `n` workers would have. */
+const withBreakers = <A>(driver: (typeof drivers)[number], n: number, options: CircuitBreakerOptions, body: (breakers: ReadonlyArray<Effect.Success<ReturnType<typeof makeCircuitBreaker>>>) => Effect.Effect<A, unknown, any>) =>
+  withOrrery(driver, { workflows: [], worker: false }, Effect.gen(function*() {
+    const breakers = []
+    for (let i = 0; i < n; i++) breakers.push(yield* makeCircuitBreaker(options))
+    return yield* body(breakers)
+  }))
 
-    await new Promise((resolve) => setTimeout(resolve, 120))
-    expect(breaker.state("llm")).toBe("half_open")
-    expect(await Effect.runPromise(call(true))).toBe("fine")
-    expect(breaker.state("llm")).toBe("closed")
-    expect(breaker.states()).toEqual([{ dependency: "llm", state: "closed" }, { dependency: "images", state: "closed" }])
-  })
+describe.each(drivers)("the shared circuit breaker on %s", (driver) => {
+  it("is one circuit for every breaker on the database: failures add up, all see it open, one trial closes it", () =>
+    withBreakers(driver, 3, { failureThreshold: 3, cooldown: "300 millis" }, ([a, b, c]) =>
+      Effect.gen(function*() {
+        let calls = 0
+        const call = (breaker: typeof a, ok: boolean) => breaker!.protect("llm", Effect.suspend(() => (calls++, ok ? Effect.succeed("fine") : failing)))
+        yield* Effect.exit(call(a, false))
+        yield* Effect.exit(call(b, false))
+        expect(yield* c!.state("llm")).toMatchObject({ state: "closed", failures: 2 })
+        yield* Effect.exit(call(c, false))
+        // Three failures from three breakers: open for all of them.
+        for (const breaker of [a, b, c]) expect(yield* breaker!.state("llm")).toMatchObject({ state: "open", failures: 3 })
+        const refused = yield* Effect.exit(call(a, true))
+        expect(Exit.isFailure(refused) && JSON.stringify(refused)).toContain("CircuitOpen")
+        expect(calls).toBe(3)
+        // Other dependencies are not affected.
+        expect(yield* b!.protect("images", Effect.succeed(1))).toBe(1)
 
-  it("does not count business answers as outages", async () => {
-    const breaker = makeCircuitBreaker({ failureThreshold: 2, cooldown: "10 seconds" })
-    const declined = Effect.fail({ _tag: "PaymentDeclined" as const })
-    const isOutage = (error: { _tag: string }) => error._tag !== "PaymentDeclined"
-    for (let i = 0; i < 5; i++) await Effect.runPromiseExit(breaker.protect("payments", declined, isOutage))
-    expect(breaker.state("payments")).toBe("closed")
-    await Effect.runPromiseExit(breaker.protect("payments", Effect.fail({ _tag: "Unavailable" }), isOutage))
-    await Effect.runPromiseExit(breaker.protect("payments", declined, isOutage))
-    // A decline in between proves the dependency answers: the count starts again.
-    await Effect.runPromiseExit(breaker.protect("payments", Effect.fail({ _tag: "Unavailable" }), isOutage))
-    expect(breaker.state("payments")).toBe("closed")
-  })
+        yield* until(c!.state("llm"), (view) => view.state === "half_open", 10_000)
+        expect(yield* call(b, true)).toBe("fine")
+        expect(yield* a!.state("llm")).toMatchObject({ state: "closed", failures: 0, openUntil: null, trialUntil: null, transitions: { open: 1, half_open: 1, closed: 1 } })
+        expect((yield* c!.states).map((view) => [view.dependency, view.state])).toEqual([["images", "closed"], ["llm", "closed"]])
+      })
+    ))
 
-  it("re-opens when the trial fails", async () => {
-    const breaker = makeCircuitBreaker({ failureThreshold: 1, cooldown: "50 millis" })
-    await Effect.runPromiseExit(breaker.protect("x", failing))
-    await new Promise((resolve) => setTimeout(resolve, 60))
-    await Effect.runPromiseExit(breaker.protect("x", failing))
-    expect(breaker.state("x")).toBe("open")
-  })
+  it("lets exactly one trial through when half open, however many callers ask at once", () =>
+    withBreakers(driver, 4, { failureThreshold: 1, cooldown: "200 millis" }, (breakers) =>
+      Effect.gen(function*() {
+        yield* Effect.exit(breakers[0]!.protect("payments", failing))
+        yield* until(breakers[0]!.state("payments"), (view) => view.state === "half_open", 10_000)
+        let calls = 0
+        // 40 callers on 4 breakers at once; the trial is slow, so every other caller asks while it is in flight.
+        const exits = yield* Effect.forEach(
+          Array.from({ length: 40 }, (_, i) => breakers[i % 4]!),
+          (breaker) => Effect.exit(breaker.protect("payments", Effect.suspend(() => (calls++, Effect.as(Effect.sleep("300 millis"), "ok"))))),
+          { concurrency: "unbounded" }
+        )
+        expect(calls).toBe(1)
+        expect(exits.filter(Exit.isSuccess)).toHaveLength(1)
+        const refusals = exits.filter(Exit.isFailure).map((exit) => JSON.stringify(exit.cause))
+        expect(refusals).toHaveLength(39)
+        for (const refusal of refusals) expect(refusal).toContain("CircuitOpen")
+        expect(yield* breakers[3]!.state("payments")).toMatchObject({ state: "closed", transitions: { open: 1, half_open: 1, closed: 1 } })
+      })
+    ))
+
+  it("does not count business answers as outages", () =>
+    withBreakers(driver, 2, { failureThreshold: 2, cooldown: "10 seconds" }, ([a, b]) =>
+      Effect.gen(function*() {
+        const declined = Effect.fail({ _tag: "PaymentDeclined" as const })
+        const isOutage = (error: { _tag: string }) => error._tag !== "PaymentDeclined"
+        for (let i = 0; i < 5; i++) yield* Effect.exit(a!.protect("payments", declined, isOutage))
+        expect(yield* b!.state("payments")).toMatchObject({ state: "closed", failures: 0 })
+        yield* Effect.exit(a!.protect("payments", Effect.fail({ _tag: "Unavailable" }), isOutage))
+        // A decline in between proves the dependency answers: the count starts again.
+        yield* Effect.exit(b!.protect("payments", declined, isOutage))
+        yield* Effect.exit(a!.protect("payments", Effect.fail({ _tag: "Unavailable" }), isOutage))
+        expect(yield* b!.state("payments")).toMatchObject({ state: "closed", failures: 1 })
+      })
+    ))
+
+  it("re-opens when the trial fails, and an interrupted trial lets another go", () =>
+    withBreakers(driver, 2, { failureThreshold: 1, cooldown: "100 millis" }, ([a, b]) =>
+      Effect.gen(function*() {
+        yield* Effect.exit(a!.protect("x", failing))
+        yield* until(a!.state("x"), (view) => view.state === "half_open", 10_000)
+        yield* Effect.exit(b!.protect("x", failing))
+        expect(yield* a!.state("x")).toMatchObject({ state: "open", failures: 2, transitions: { open: 2, half_open: 1 } })
+        yield* until(a!.state("x"), (view) => view.state === "half_open", 10_000)
+        // A trial cut short (a shutdown) says nothing about the dependency: its lease goes at once.
+        const trial = yield* Effect.forkChild(a!.protect("x", Effect.never))
+        yield* until(a!.state("x"), (view) => view.trialUntil !== null, 10_000)
+        expect(Exit.isFailure(yield* Effect.exit(b!.protect("x", Effect.succeed(1))))).toBe(true)
+        yield* Fiber.interrupt(trial)
+        expect(yield* a!.state("x")).toMatchObject({ state: "half_open", failures: 2, trialUntil: null })
+        expect(yield* b!.protect("x", Effect.succeed(1))).toBe(1)
+        expect(yield* a!.state("x")).toMatchObject({ state: "closed", failures: 0 })
+      })
+    ))
 })
 
 describe.each(drivers)("an activity behind an open circuit on %s", (driver) => {
-  it("retries through CircuitOpen and records every attempt", () => {
+  it("waits for the circuit instead of spending attempts, shows what it waits for, and succeeds on the trial", () => {
     let calls = 0
     const workflow = defineWorkflow({
       type: "caller",
@@ -71,23 +119,32 @@ describe.each(drivers)("an activity behind an open circuit on %s", (driver) => {
       events: { input: Schema.Struct({}), accepts: {}, emits: [] },
       activities: {
         call: defineActivity({
-          run: () => Effect.suspend(() => (calls++, Effect.fail({ _tag: "Unavailable", message: "503" }))),
+          // Down for the first two calls, up after.
+          run: () => Effect.suspend(() => (++calls <= 2 ? Effect.fail({ _tag: "Unavailable", message: "503" }) : Effect.succeed({ ok: true }))),
           dependency: "upstream",
-          retry: Schedule.max([Schedule.spaced("20 millis"), Schedule.recurs(5)]) as Schedule.Schedule<unknown, unknown>
+          // Three attempts in all: spent on refusals, the budget would run out before the circuit half-opens.
+          retry: Schedule.max([Schedule.spaced("20 millis"), Schedule.recurs(2)]) as Schedule.Schedule<unknown, unknown>
         })
       }
     })
-    return withOrrery(driver, { workflows: [workflow], circuitBreaker: { failureThreshold: 2, cooldown: "10 seconds" } }, Effect.gen(function*() {
+    return withOrrery(driver, { workflows: [workflow], circuitBreaker: { failureThreshold: 2, cooldown: "1500 millis" } }, Effect.gen(function*() {
       const engine = yield* Engine
       yield* engine.start("caller", {}, { id: "c1" })
-      const done = yield* until(engine.get("caller", "c1"), (i) => i.status === "done")
-      expect(done.state).toBe("gaveUp")
-      // Two real calls opened the circuit; the other four attempts failed fast without calling.
+      // Two real calls opened the circuit; the third attempt was refused without a call, and the task waits.
+      const [waiting] = yield* until(engine.pending("caller", "c1"), (tasks) => tasks[0]?.waitingFor !== undefined)
+      expect(waiting).toMatchObject({ kind: "activity", lockedBy: null, attempts: 2, waitingFor: { circuit: "upstream", trialAt: expect.any(Date) } })
+      expect(waiting!.waitingFor!.trialAt.getTime()).toBe(waiting!.dueAt.getTime())
       expect(calls).toBe(2)
+      expect((yield* engine.get("caller", "c1")).state).toBe("calling")
+
+      const done = yield* until(engine.get("caller", "c1"), (i) => i.status === "done")
+      expect(done.state).toBe("done")
+      expect(calls).toBe(3)
       const history = yield* engine.history("caller", "c1")
       const attempts = history.filter((e) => e.type === "activity.attempt_failed").map((e) => (e.data as { error: { _tag: string } }).error._tag)
-      expect(attempts).toEqual(["Unavailable", "Unavailable", "CircuitOpen", "CircuitOpen", "CircuitOpen", "CircuitOpen"])
-      expect(history.find((e) => e.type === "activity.failed")!.data).toMatchObject({ attempts: 6, error: { _tag: "CircuitOpen" } })
+      expect(attempts).toEqual(["Unavailable", "Unavailable"])
+      expect(history.find((e) => e.type === "activity.completed")!.data).toMatchObject({ attempts: 3 })
+      expect(history.some((e) => JSON.stringify(e.data).includes("CircuitOpen"))).toBe(false)
     }))
   })
 })

@@ -55,7 +55,7 @@ describe.each(drivers)("GET /doctor on %s", (driver) => {
   })
 
   it("names the changed row in history and replay (typed IntegrityError, never a bare InternalError); /events flags it and pages on", async () => {
-    const named = { error: "IntegrityError", message: "stream door-a version 1 does not match its hash chain", details: { stream: "door-a", version: 1 } }
+    const named = { error: "IntegrityError", message: "stream door-a version 1 does not match its hash chain", details: { stream: "door-a", version: 1, reason: "changed" } }
     for (const path of ["/workflows/door/a/history", "/workflows/door/a/replay"]) {
       const answer = await client(server, "inject", asReader)("GET", path)
       expect(answer.status).toBe(500)
@@ -63,7 +63,7 @@ describe.each(drivers)("GET /doctor on %s", (driver) => {
     }
     const refusal = await createClient({ url: server.url, token: readToken }).handle("door", "a").history().catch((error: unknown) => error)
     expect(refusal).toBeInstanceOf(IntegrityError)
-    expect(refusal).toMatchObject({ _tag: "IntegrityError", stream: "door-a", version: 1 })
+    expect(refusal).toMatchObject({ _tag: "IntegrityError", stream: "door-a", version: 1, reason: "changed" })
     // The instance next to it reads as ever.
     expect((await client(server, "inject", asReader)("GET", "/workflows/door/b/history")).status).toBe(200)
 
@@ -98,7 +98,7 @@ describe.each(drivers)("GET /doctor on %s", (driver) => {
     expect(answer.json.checks).toContainEqual({
       level: "fail",
       subject: "history of door/b",
-      message: `the instance is at version ${before} but its history ends at ${before - 1}: rows were deleted behind the log's back`
+      message: `stream door-b version ${before} is missing: rows were deleted behind the log's back; it refuses inputs until the rows are restored and it is verified (orrery verify door b)`
     })
   })
 })

@@ -309,6 +309,9 @@ describe.each(drivers)("HTTP routes on %s", (driver) => {
       expect(metrics.text).toMatch(/^orrery_inputs_total\{type="workflow.started"\} [1-9]\d*$/m)
       expect(metrics.text).toMatch(/^orrery_activities_total\{activity="charge",outcome="completed"\} [1-9]\d*$/m)
       expect(metrics.text).toMatch(/^orrery_circuit_state\{dependency="charge",state="closed"\} 1$/m)
+      // Circuits come from the database's circuits table (every worker's); a circuit that never opened moved nowhere.
+      expect(metrics.text).toMatch(/^# TYPE orrery_circuit_transitions_total counter$/m)
+      expect(metrics.text).toMatch(/^orrery_circuit_transitions_total\{dependency="charge",to="open"\} 0$/m)
       expect(metrics.text).toMatch(/^orrery_database_up 1$/m)
       // The payment instance waits in "shipped" with nothing to do; its cancelled payment-window timer left no task.
       expect(metrics.text).toMatch(/^# TYPE orrery_tasks gauge$/m)

@@ -52,13 +52,20 @@ describe("Prometheus text", () => {
 })
 
 describe("guards in the machine graph", () => {
-  it("names named guards, composes and/or/not, and marks inline ones", () => {
+  it("names named guards, composes and/or/not, and shows inline ones by their short source", () => {
     expect(describeGuard(undefined)).toBeNull()
     expect(describeGuard("isPaid")).toBe("isPaid")
     expect(describeGuard({ type: "isOver", params: { limit: 3 } })).toBe("isOver")
     expect(describeGuard(and(["isPaid", not("isLate")]))).toBe("and(isPaid, not(isLate))")
     expect(describeGuard(stateIn("shipping"))).toBe('stateIn("shipping")')
-    expect(describeGuard(() => true)).toBe("(inline)")
+    // An inline function reads as its short source, never "(inline)".
+    expect(describeGuard(() => true)).toBe("true")
+    expect(describeGuard(({ context }: { context: { attempt: number } }) => context.attempt < 3)).toBe("context.attempt < 3")
+    expect(describeGuard(function isLate() { return false })).toBe("isLate")
+    expect(describeGuard((_: unknown) => { const limit = 3; return limit > 2 })).toBe("guard")
+    const long = describeGuard(({ event }: { event: { output: { items: Array<{ quantity: number }> } } }) => event.output.items.every((item) => item.quantity > 0))!
+    expect(long.length).toBe(40)
+    expect(long.endsWith("…")).toBe(true)
   })
 })
 

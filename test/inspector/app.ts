@@ -48,12 +48,8 @@ export interface RunningApp {
   readonly stop: () => Promise<void>
 }
 
-export interface StartOptions {
-  /** A project config to serve (`orrery start --config`), without the demo; default: this repository's, with it. */
-  readonly config?: string
-}
-
-export const startApp = async (driver: Driver, options: StartOptions = {}): Promise<RunningApp> => {
+/** configFile: the project to serve instead of the repository's orrery.config.ts. */
+export const startApp = async (driver: Driver, options: { readonly configFile?: string } = {}): Promise<RunningApp> => {
   const port = await freePort()
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), "orrery-inspector-"))
   const database = `orrery_inspector_${randomBytes(6).toString("hex")}`
@@ -67,7 +63,8 @@ export const startApp = async (driver: Driver, options: StartOptions = {}): Prom
     ORRERY_SEAT_HOLD: "3s",
     ORRERY_PAYMENT_WINDOW: "5s",
     ORRERY_CART_INACTIVITY: "5s",
-    LOG_LEVEL: "warn"
+    LOG_LEVEL: "warn",
+    ...(options.configFile === undefined ? {} : { ORRERY_CONFIG: options.configFile })
   })
   if (admin !== undefined) {
     await admin.unsafe(`create database ${database}`)
@@ -75,7 +72,7 @@ export const startApp = async (driver: Driver, options: StartOptions = {}): Prom
     url.pathname = `/${database}`
     env.DATABASE_URL = url.toString()
   }
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), "start", ...(options.config === undefined ? ["--demo"] : ["--config", options.config])], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), "start", "--demo"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))

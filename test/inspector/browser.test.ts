@@ -13,6 +13,28 @@ import { type RunningApp, drawnStates, hasChromium, launchBrowser, operateToken,
 
 const tokenKey = "orrery.inspector.token"
 
+/** Every leaf (a value that is no object or array, or an empty one) by its path, as `a.b[2].c`. */
+const leaves = (value: unknown, path = "", into = new Map<string, string>()): Map<string, string> => {
+  const isContainer = typeof value === "object" && value !== null
+  const entries = isContainer ? (Array.isArray(value) ? value.map((item, index) => [`[${index}]`, item] as const) : Object.entries(value).map(([key, item]) => [/^[A-Za-z_$][\w$]*$/.test(key) ? `.${key}` : `[${JSON.stringify(key)}]`, item] as const)) : []
+  if (entries.length === 0) into.set(path, JSON.stringify(value))
+  for (const [part, item] of entries) leaves(item, `${path}${part}`, into)
+  return into
+}
+/** The leaf paths whose values differ between two contexts (present in one only, or changed). */
+const changedLeaves = (before: unknown, after: unknown) => {
+  const [a, b] = [leaves(before), leaves(after)]
+  return [...new Set([...a.keys(), ...b.keys()])].filter((path) => path !== "" && a.get(path) !== b.get(path)).map((path) => path.replace(/^\./, ""))
+}
+/** Whether a leaf path lies at or under a path the page named. */
+const within = (leaf: string, path: string) => leaf === path || leaf.startsWith(`${path}.`) || leaf.startsWith(`${path}[`)
+/** A named path whose value on one side is an empty object or array: no leaf of its own below it. */
+const emptyAt = (before: unknown, after: unknown, path: string) =>
+  [before, after].some((side) => {
+    const value = path.split(/\.|\[|\]/).filter(Boolean).reduce<any>((at, key) => at?.[key.replace(/^"|"$/g, "")], side)
+    return typeof value === "object" && value !== null && Object.keys(value).length === 0
+  })
+
 describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
   let app: RunningApp
   let browser: Browser
@@ -173,12 +195,13 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
     await page.context().close()
   })
 
-  it("an instance's timeline travels through time: each step shows the state, context and events replay derives, and lights its state", async () => {
+  it("an instance's timeline travels through time, step by step: each shows the state, context, events and effects replay derives, what it changed, and lights its state", async () => {
     const page = await open("/instances/order/demo-order-declined")
     await page.locator("ol.timeline li").first().waitFor()
     const replayed = await app.api("GET", "/workflows/order/demo-order-declined/replay")
     const history = await app.api("GET", "/workflows/order/demo-order-declined/history")
-    expect(await page.locator("ol.timeline li").count()).toBe(history.items.length)
+    // One row per step; the entries between two inputs are that step's.
+    expect(await page.locator("ol.timeline li").count()).toBe(replayed.steps.length)
     expect(await page.locator("ol.timeline li.kind-input").count()).toBe(replayed.steps.length)
     expect(await page.locator(".step-label").textContent()).toBe(`step ${replayed.steps.length} of ${replayed.steps.length}`)
 
@@ -188,6 +211,16 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
       expect(await page.locator(".step-state").textContent()).toBe(stateLabel(step.state))
       expect(JSON.parse((await page.locator(".step-panel pre.context").textContent())!)).toEqual(step.context)
       expect(await page.locator(".step-panel ul.emitted li").count()).toBe(step.emitted.length)
+      // The context diff names exactly the paths where this step's context departs from the one before.
+      const before = step.step === 1 ? {} : replayed.steps[step.step - 2].context
+      const named = await page.locator(".step-panel .context-diff li").evaluateAll((items) => items.map((item) => item.getAttribute("data-path")!))
+      const changed = changedLeaves(before, step.context)
+      expect(named.every((path) => changed.some((leaf) => within(leaf, path)) || emptyAt(before, step.context, path))).toBe(true)
+      expect(changed.every((leaf) => named.some((path) => within(leaf, path)))).toBe(true)
+      // The step's effects are its records, in order.
+      const next = replayed.steps[step.step]?.streamVersion ?? Number.POSITIVE_INFINITY
+      const records = history.items.filter((entry: any) => entry.kind === "record" && entry.streamVersion > step.streamVersion && entry.streamVersion < next)
+      expect(await page.locator(".step-panel ul.effects li").evaluateAll((items) => items.map((item) => item.getAttribute("data-type")))).toEqual(records.map((entry: any) => entry.type))
       const lit = await page.locator("svg.chart g.state.active").evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-state")))
       expect(lit).toEqual([`order.${step.state}`])
     }
@@ -217,6 +250,64 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
     expect(await page.locator(".step-panel pre.context").textContent().then((text) => JSON.parse(text!))).toEqual(instance.context)
     await app.api("POST", `/workflows/cart/${id}/cancel`, { reason: "done looking" })
     await page.locator(".live", { hasText: "ended: cancelled" }).waitFor({ timeout: 15_000 })
+    await page.context().close()
+  })
+
+  it("acts on an instance from its page: an event its state takes, through a form built from its schema; a refusal as the API gives it; cancel after a confirmation", async () => {
+    const id = `act-${driver}-${Date.now()}`
+    await app.api("POST", "/workflows/cart", { id, input: {} })
+    const page = await open(`/instances/cart/${id}`, operateToken)
+    await page.locator(".live.on").waitFor()
+    await page.locator("select.event-picker").waitFor()
+
+    // What the picker offers: the events a client may send that a transition out of `open` (or the cart itself) takes.
+    const graph = (await app.api("GET", "/machines/cart")).versions.at(-1)
+    const takes = new Set(graph.transitions.filter((t: any) => t.trigger === "event" && ["cart", "cart.open"].includes(t.source)).map((t: any) => t.event))
+    const offered = await page.locator("select.event-picker option").allTextContents()
+    expect(offered).toEqual(Object.keys(graph.accepts).filter((type) => takes.has(type)).sort())
+    // The chart draws those arrows as ones it can take now; clicking one's label picks its event.
+    const drawn = await page.locator("svg.chart g.transition.can-take").evaluateAll((edges) => edges.map((edge) => edge.getAttribute("data-event")))
+    expect([...new Set(drawn)].sort()).toEqual(offered)
+    await page.click('svg.chart g.edge-label.can-take[data-event="REMOVE_ITEM"]')
+    expect(await page.locator("select.event-picker").inputValue()).toBe("REMOVE_ITEM")
+
+    // CHECKOUT on an empty cart: the state takes it, its guard refuses it; the page says what the API says.
+    await page.selectOption("select.event-picker", "CHECKOUT")
+    await page.fill("#field-CHECKOUT-customerId", "ann")
+    await page.click("form.send-event button.send")
+    await page.locator(".actions .outcome.refusal").waitFor()
+    const refusal = await fetch(`${app.url}/workflows/cart/${id}/events`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${operateToken}`, "content-type": "application/json" },
+      body: JSON.stringify({ type: "CHECKOUT", customerId: "ann" })
+    }).then((response) => response.json() as Promise<any>)
+    expect(await page.locator(".actions .outcome").textContent()).toBe(`${refusal.error}: ${refusal.message}`)
+
+    // ADD_ITEM goes through: a new step on the timeline and in the context, without a reload.
+    const steps = await page.locator("ol.timeline li").count()
+    await page.selectOption("select.event-picker", "ADD_ITEM")
+    await page.fill("#field-ADD_ITEM-sku", "mug")
+    await page.fill("#field-ADD_ITEM-quantity", "2")
+    await page.fill("#field-ADD_ITEM-unitPrice", "9.50")
+    await page.click("form.send-event button.send")
+    await expect.poll(() => page.locator("ol.timeline li", { hasText: "cart.item.added" }).count(), { timeout: 15_000 }).toBe(1)
+    expect(await page.locator("ol.timeline li").count()).toBe(steps + 1)
+    const after = await app.api("GET", `/workflows/cart/${id}`)
+    expect(after.context.items).toEqual([{ sku: "mug", quantity: 2, unitPrice: "9.50" }])
+    await expect.poll(async () => JSON.parse((await page.locator(".step-panel pre.context").textContent())!), { timeout: 15_000 }).toEqual(after.context)
+    expect(await page.locator('.step-panel .context-diff li[data-change="added"]').evaluateAll((items) => items.map((item) => item.getAttribute("data-path")))).toContain("items[0]")
+
+    // Cancel asks first; "No" leaves it running, "Yes" cancels it with the reason given.
+    await page.click(".actions button.cancel")
+    await page.click(".actions .confirm button.confirm-no")
+    expect((await app.api("GET", `/workflows/cart/${id}`)).status).toBe("running")
+    await page.click(".actions button.cancel")
+    await page.fill(".actions .confirm input.cancel-reason", "changed my mind")
+    await page.click(".actions .confirm button.confirm-yes")
+    await page.locator(".live", { hasText: "ended: cancelled" }).waitFor({ timeout: 15_000 })
+    const history = await app.api("GET", `/workflows/cart/${id}/history`)
+    expect(history.items.at(-1)).toMatchObject({ type: "workflow.cancelled", data: { reason: "changed my mind" } })
+    await page.locator(".actions .empty", { hasText: "It is cancelled" }).waitFor({ timeout: 15_000 })
     await page.context().close()
   })
 
@@ -256,6 +347,68 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
     expect(expected.length).toBeGreaterThan(0)
     problems.splice(0, problems.length, ...problems.filter((problem) => !expected.includes(problem)))
   })
+
+  // One driver is enough to measure the page; the long history is built over HTTP, one step after another.
+  it.runIf(driver === "pglite")("an instance with thousands of steps scrolls to its end and time-travels to step 4,000 with no long task over 200 ms", async () => {
+    const id = `long-${Date.now()}`
+    // The server allows a token 1,000 requests per 10 s, and the cart is abandoned after 5 s without an
+    // event: the history is written at a steady 90 a second, and a 429 (should one come) is waited out.
+    let next = Date.now()
+    const post = async (route: string, body: unknown): Promise<void> => {
+      const wait = next - Date.now()
+      next = Math.max(next, Date.now()) + 11
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait))
+      const response = await fetch(app.url + route, { method: "POST", headers: { authorization: `Bearer ${operateToken}`, "content-type": "application/json" }, body: JSON.stringify(body) })
+      const answer = (await response.json()) as any
+      if (response.status === 429) {
+        await new Promise((resolve) => setTimeout(resolve, answer.details.retryAfterMs + 50))
+        return post(route, body)
+      }
+      if (!response.ok) throw new Error(`POST ${route}: ${response.status} ${JSON.stringify(answer)}`)
+    }
+    await post("/workflows/cart", { id, input: {} })
+    for (let n = 0; n < 2_100; n++) {
+      await post(`/workflows/cart/${id}/events`, { type: "ADD_ITEM", sku: "mug", quantity: 1, unitPrice: "9.50" })
+      await post(`/workflows/cart/${id}/events`, { type: "REMOVE_ITEM", sku: "mug" })
+    }
+    // Left alone, the cart is abandoned after its inactivity timer: then its history stands still.
+    await until(() => app.api("GET", `/workflows/cart/${id}`), (cart) => cart.status !== "running")
+    const history = await app.api("GET", `/workflows/cart/${id}/history`)
+    const replayed = await app.api("GET", `/workflows/cart/${id}/replay`)
+    expect(history.items.length).toBeGreaterThan(5_000)
+    expect(replayed.steps.length).toBeGreaterThan(4_000)
+
+    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
+    await context.addInitScript(([key, value]) => {
+      const page = globalThis as any
+      page.sessionStorage.setItem(key, value)
+      page.longTasks = []
+      new page.PerformanceObserver((list: any) => page.longTasks.push(...list.getEntries().map((entry: any) => ({ start: entry.startTime, duration: entry.duration })))).observe({ type: "longtask", buffered: true })
+    }, [tokenKey, readToken])
+    const page = await context.newPage()
+    page.on("pageerror", (error) => problems.push(`long history: ${error.message}`))
+    await page.goto(`${app.url}/inspect#/instances/cart/${id}`)
+    await page.locator(".step-label", { hasText: `step ${replayed.steps.length} of ${replayed.steps.length}` }).waitFor({ timeout: 60_000 })
+    // Only a window of the rows is drawn, whatever the length.
+    expect(await page.locator("ol.timeline li").count()).toBeLessThan(100)
+    const loaded = await page.evaluate(() => performance.now())
+
+    await page.locator(".timeline-scroll").evaluate((element) => (element.scrollTop = element.scrollHeight))
+    await page.locator(`ol.timeline li[data-step="${replayed.steps.length}"]`).waitFor()
+    await page.locator('input[type="range"]').fill("4000")
+    await page.locator(".step-panel h2", { hasText: "After step 4000" }).waitFor()
+    await page.locator('ol.timeline li.selected[data-step="4000"]').waitFor()
+    await page.keyboard.press("ArrowLeft")
+    await page.locator(".step-panel h2", { hasText: "After step 3999" }).waitFor()
+    expect(JSON.parse((await page.locator(".step-panel pre.context").textContent())!)).toEqual(replayed.steps[3998].context)
+
+    const tasks: Array<{ start: number; duration: number }> = await page.evaluate(() => (globalThis as any).longTasks)
+    const longest = Math.max(0, ...tasks.filter((task) => task.start >= loaded).map((task) => task.duration))
+    const onLoad = Math.max(0, ...tasks.filter((task) => task.start < loaded).map((task) => task.duration))
+    console.log(`long history (${history.items.length} entries, ${replayed.steps.length} steps): longest task scrolling and time-travelling ${Math.round(longest)} ms; longest while loading ${Math.round(onLoad)} ms`)
+    expect(longest).toBeLessThan(200)
+    await context.close()
+  }, 300_000)
 
   it("no page threw or met a server error", () => {
     expect(problems).toEqual([])

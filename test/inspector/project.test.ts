@@ -1,5 +1,5 @@
 /**
- * The inspector on a user's own project: `orrery start --config` serving a config with
+ * The inspector on a user's own project: `orrery start` serving a config with
  * workflows of its own (test/inspector/project: a ticket with nested and parallel states,
  * and a reminder), none of the shipped domains. Its pages work as the shipped ones do;
  * the instance list's filters, paging and the top bar's search list exactly what the API
@@ -24,7 +24,7 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on a user's own proje
   const problems: Array<string> = []
 
   beforeAll(async () => {
-    ;[app, browser] = await Promise.all([startApp(driver, { config: "test/inspector/project/orrery.config.ts" }), launchBrowser()])
+    ;[app, browser] = await Promise.all([startApp(driver, { configFile: "test/inspector/project/orrery.config.ts" }), launchBrowser()])
     for (const [name, events] of Object.entries(ticketPaths)) {
       await app.api("POST", "/workflows/ticket", { id: `tk-${name}`, input: { title: name } })
       for (const type of events) await app.api("POST", `/workflows/ticket/tk-${name}/events`, { type })

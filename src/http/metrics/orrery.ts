@@ -38,7 +38,8 @@ export const makeMetrics = async (run: Runner): Promise<Metrics> => {
   const manualRetries = makeSeries("orrery_workflow_retries_total", "Failed activities re-run through retry, by workflow type", "counter")
   const timerLateness = makeHistogram("orrery_timer_lateness_seconds", "How long after its due time each timer fired", latenessBuckets)
   const tailErrors = makeSeries("orrery_metrics_log_read_errors_total", "Failures reading the log for these metrics", "counter")
-  const circuits = makeSeries("orrery_circuit_state", "Circuit breaker state per dependency, 1 for the current state (this process)", "gauge")
+  const circuits = makeSeries("orrery_circuit_state", "Circuit breaker state per dependency, 1 for the current state; shared by every worker on the database", "gauge")
+  const circuitTransitions = makeSeries("orrery_circuit_transitions_total", "Circuit breaker state changes per dependency, by the state moved to (open, half_open, closed); from the circuits table", "counter")
   const nextDue = makeSeries("orrery_tasks_next_due_seconds", "Seconds until the next unclaimed task (activity, timer, message) is due; 0 means one is due and waiting now", "gauge")
   const inHand = makeSeries("orrery_worker_tasks_in_hand", "Tasks leased to this process's worker right now", "gauge")
   const workerTasks = makeSeries("orrery_worker_tasks_total", "Tasks each worker ran, by kind (activity, timer, message, start) and outcome (completed, failed, done, error); as of the worker's last beat, from the workers table", "counter")
@@ -143,14 +144,18 @@ export const makeMetrics = async (run: Runner): Promise<Metrics> => {
         Effect.gen(function*() {
           const breaker = yield* CircuitBreaker
           const worker = yield* Effect.serviceOption(Worker)
-          return { circuits: breaker.states(), inHand: Option.map(worker, (w) => w.inHand()) }
+          return { circuits: yield* breaker.states, inHand: Option.map(worker, (w) => w.inHand()) }
         })
       )
       circuits.reset()
+      circuitTransitions.reset()
       inHand.reset()
       if (local._tag === "Success") {
-        for (const { dependency, state } of local.value.circuits) {
-          for (const candidate of ["closed", "open", "half_open"]) circuits.set({ dependency, state: candidate }, candidate === state ? 1 : 0)
+        for (const { dependency, state, transitions } of local.value.circuits) {
+          for (const candidate of ["closed", "open", "half_open"] as const) {
+            circuits.set({ dependency, state: candidate }, candidate === state ? 1 : 0)
+            circuitTransitions.set({ dependency, to: candidate }, transitions[candidate] ?? 0)
+          }
         }
         if (Option.isSome(local.value.inHand)) inHand.set({}, local.value.inHand.value)
       }
@@ -169,6 +174,7 @@ export const makeMetrics = async (run: Runner): Promise<Metrics> => {
         timerLateness,
         tailErrors,
         circuits,
+        circuitTransitions,
         nextDue,
         tasks,
         inHand,

@@ -72,18 +72,48 @@ interface Transition {
   readonly reenter: boolean
 }
 
-/** `isPaid`, `and(isPaid, not(isLate))`, `stateIn("a")`, or `(inline)` for an anonymous function. */
+/** How long an inline guard's shortened source may grow before it is cut with "…". */
+const inlineGuardLength = 40
+
+/**
+ * An inline guard function as a short line of its source: the body of an arrow
+ * function without its parameters (`({ event }) => event.output.refunded` reads
+ * `event.output.refunded`), whitespace folded and one space around each
+ * comparison or logical operator, cut at 40 characters; a named
+ * function by its name; "guard" when nothing readable is left.
+ */
+export const inlineGuardText = (fn: { readonly name?: string }): string => {
+  const source = Function.prototype.toString.call(fn).replace(/\s+/g, " ").trim()
+  const arrow = /^(?:async\s*)?(?:\([^)]*\)|[\w$]+)\s*=>\s*(.*)$/s.exec(source)
+  let body = arrow?.[1]?.trim()
+  if (body !== undefined) {
+    const returned = /^\{\s*return\s+([^;]*);?\s*\}$/.exec(body)
+    if (returned?.[1] !== undefined) body = returned[1].trim()
+    else if (body.startsWith("{")) body = undefined
+  }
+  if (body === undefined || body === "") {
+    const name = fn.name ?? ""
+    return name !== "" && name !== "guard" && !name.startsWith("bound ") ? name : "guard"
+  }
+  // Compilers fold the spaces around operators (`a<b`): put them back, outside string literals.
+  body = body.replace(/("(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`(?:[^`\\]|\\.)*`)|\s*(===|!==|==|!=|=>|<=|>=|&&|\|\||\?\?|<|>)\s*/g, (match, quoted, operator) =>
+    quoted !== undefined ? quoted : ` ${operator} `
+  )
+  return body.length > inlineGuardLength ? `${body.slice(0, inlineGuardLength - 1).trimEnd()}…` : body
+}
+
+/** `isPaid`, `and(isPaid, not(isLate))`, `stateIn("a")`, or an inline function's short source (`context.attempt < 3`). */
 export const describeGuard = (guard: unknown): string | null => {
   if (guard === undefined || guard === null) return null
   if (typeof guard === "string") return guard
-  if (typeof guard === "object") return String((guard as { type?: unknown }).type ?? "(inline)")
+  if (typeof guard === "object") return String((guard as { type?: unknown }).type ?? "guard")
   if (typeof guard === "function") {
     const fn = guard as { name: string; guards?: ReadonlyArray<unknown>; stateValue?: unknown }
     if (fn.stateValue !== undefined) return `stateIn(${JSON.stringify(fn.stateValue)})`
     if (Array.isArray(fn.guards)) return `${fn.name}(${fn.guards.map((inner) => describeGuard(inner) ?? "?").join(", ")})`
-    return "(inline)"
+    return inlineGuardText(fn)
   }
-  return "(inline)"
+  return "guard"
 }
 
 const triggerOf = (event: string): TransitionGraph["trigger"] =>

@@ -120,6 +120,16 @@ export const retry = {
   response: { 200: instance, ...errors(...commonErrors, 404, 409, 415) }
 } as const
 
+export const verify = {
+  tags,
+  operationId: "verifyWorkflow",
+  summary: "Check an instance's history against its hash chain; clear its corrupted mark once repaired",
+  description:
+    "Reads the whole history back. Whole and as long as the instance says, it clears a `corrupted` mark (an operator restored the rows) and answers the instance, which takes inputs again; broken, it answers the IntegrityError naming the stream and version where it breaks.",
+  params: instanceParams,
+  response: { 200: instance, ...errors(...commonErrors, 404, 415) }
+} as const
+
 export const history = {
   tags,
   operationId: "workflowHistory",
@@ -137,7 +147,7 @@ export const pending = {
   operationId: "workflowPending",
   summary: "What an instance waits on",
   description:
-    "Its tasks not yet done: activities to run or running (with the worker holding each and until when, and the attempts so far), timers and when they are due, messages and children on their way. Empty when it waits only for a client's event.",
+    "Its tasks not yet done: activities to run or running (with the worker holding each and until when, the attempts so far, and the circuit an activity waits for), timers and when they are due, messages and children on their way. Empty when it waits only for a client's event.",
   params: instanceParams,
   response: {
     200: {
@@ -156,7 +166,13 @@ export const pending = {
               dueAt: { type: "string", format: "date-time" },
               lockedBy: { type: ["string", "null"], description: "The worker holding it now" },
               leasedUntil: { type: ["string", "null"], format: "date-time" },
-              attempts: { type: "integer" }
+              attempts: { type: "integer" },
+              waitingFor: {
+                type: "object",
+                description: "An activity its dependency's open circuit refused (no attempt spent): tried again when the circuit lets a trial call through, at trialAt at the latest",
+                required: ["circuit", "trialAt"],
+                properties: { circuit: { type: "string" }, trialAt: { type: "string", format: "date-time" } }
+              }
             }
           }
         }

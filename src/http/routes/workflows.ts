@@ -113,6 +113,10 @@ export const workflowRoutes: FastifyPluginAsync<{ readonly context: RouteContext
     perform(request, Engine.use((engine) => engine.retry(request.params.type, request.params.id, callOptions(request))))
   )
 
+  app.post<{ Params: InstanceParams }>("/workflows/:type/:id/verify", { schema: schemas.verify }, async (request) =>
+    perform(request, Engine.use((engine) => engine.verify(request.params.type, request.params.id)))
+  )
+
   app.get<{ Params: InstanceParams }>("/workflows/:type/:id/history", { schema: schemas.history }, async (request) => ({
     items: await perform(request, historyOf(request.params.type, request.params.id))
   }))

@@ -48,6 +48,24 @@ export const getJson = async (path, options = {}) => {
   return body
 }
 
+/**
+ * Posts JSON (an operation: needs an operate token when the server asks for one); a refusal
+ * is the server's `ApiError`, with its `error`, `message` and `details`.
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
+export const postJson = async (path, body) => {
+  const response = await fetch(`${apiBase}${path}`, {
+    method: "POST",
+    headers: { ...headers(), "content-type": "application/json" },
+    body: JSON.stringify(body ?? {})
+  })
+  const answer = await response.json().catch(() => null)
+  if (!response.ok) throw new ApiError(response.status, answer)
+  return answer
+}
+
 /** A path with its query; undefined and empty values are left out. @param {string} path @param {Record<string, unknown>} query */
 export const withQuery = (path, query) => {
   const params = new URLSearchParams()

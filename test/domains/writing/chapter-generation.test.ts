@@ -9,6 +9,7 @@ import { readFacts, storyMemoryRoutes } from "../../../sagas/chapter-generation/
 import { makeDeterministicModel } from "../../../sagas/shared/deterministic-model.js"
 import { LanguageModel, LanguageModelUnavailable } from "../../../sagas/shared/language-model.js"
 import { drivers } from "../../support/drivers.js"
+import { until } from "../../support/engine.js"
 import { get, routesApp, withDomains } from "./harness.js"
 import { domainEvents, waitState, writing } from "./support.js"
 
@@ -211,21 +212,25 @@ describe.each(drivers)("chapter-generation on %s", (driver) => {
     }))
   })
 
-  it("the circuit breaker opens on repeated model failures: later calls fail fast without reaching the model", async () => {
+  it("the circuit breaker opens on repeated model failures: later calls wait for it without reaching the model or spending attempts", async () => {
     const calls = { count: 0 }
     await withDomains(driver, { ...writing({ languageModel: downModel(calls), modelCalls: { maxAttempts: 4, retryBaseMs: 5, timeoutMs: 2_000 } }), circuitBreaker: { failureThreshold: 2, cooldown: "1 minute" } }, () => Effect.gen(function*() {
       const engine = yield* Engine
       yield* start("cb.1", 1, "Mara waits", "cb")
-      yield* waitState("chapter-generation", "cb.1", "needs_attention")
+      // Two calls failed and opened the circuit; the third attempt was refused: the task waits for the circuit.
+      const waiting = (yield* until(engine.pending("chapter-generation", "cb.1"), (tasks) => tasks.some((task) => task.waitingFor !== undefined))).find((task) => task.waitingFor !== undefined)
+      expect(waiting).toMatchObject({ kind: "activity", attempts: 2, waitingFor: { circuit: "language-model" } })
       expect(calls.count).toBe(2)
-      expect((yield* CircuitBreaker).state("language-model")).toBe("open")
+      expect(yield* (yield* CircuitBreaker).state("language-model")).toMatchObject({ state: "open", failures: 2 })
       const attempts = (yield* engine.history("chapter-generation", "cb.1")).filter((entry) => entry.type === "activity.attempt_failed").map((entry) => (entry.data as any).error._tag)
-      expect(attempts).toEqual(["LanguageModelUnavailable", "LanguageModelUnavailable", "CircuitOpen", "CircuitOpen"])
-      // Another chapter meets the open circuit at once.
+      expect(attempts).toEqual(["LanguageModelUnavailable", "LanguageModelUnavailable"])
+      expect((yield* engine.get("chapter-generation", "cb.1")).status).toBe("running")
+      // Another chapter meets the open circuit at once: it waits too, and the model is not called.
       yield* start("cb.2", 2, "Mara leaves", "cb")
-      const second = yield* waitState("chapter-generation", "cb.2", "needs_attention")
+      const second = (yield* until(engine.pending("chapter-generation", "cb.2"), (tasks) => tasks.some((task) => task.waitingFor !== undefined))).find((task) => task.waitingFor !== undefined)
+      expect(second).toMatchObject({ attempts: 0, waitingFor: { circuit: "language-model" } })
       expect(calls.count).toBe(2)
-      expect((second.context as any).reason).toMatch(/^writing the draft failed: CircuitOpen/)
+      expect((yield* engine.history("chapter-generation", "cb.2")).some((entry) => entry.type === "activity.attempt_failed")).toBe(false)
     }))
   })
 

@@ -7,6 +7,7 @@
 import { getJson, segment, withQuery } from "../api.js"
 import { clock, fill, h, stateLabel } from "../dom.js"
 import { report } from "../notice.js"
+import { chartViewer } from "../chart-view.js"
 import { activeStates, drawChart } from "../statechart.js"
 import { every, isNotFound, layoutOf, machineOf, notFound, showError, statusBadge, table } from "./shared.js"
 
@@ -92,6 +93,7 @@ export const machineView = (main, { type = "" }, query) => {
     list
   )
   const controller = new AbortController()
+  const viewer = chartViewer({ signal: controller.signal })
   /** @type {any} */
   let machine
   /** @type {number | undefined} */
@@ -119,8 +121,8 @@ export const machineView = (main, { type = "" }, query) => {
     drawn = key
     const paths = statePaths(version)
     const pickedId = [...paths].find(([, path]) => path === filters.state)?.[0] ?? null
-    fill(
-      chartBox,
+    if (viewer.element.parentNode !== chartBox) fill(chartBox, viewer.element)
+    viewer.show(
       drawChart(layout, {
         counts: countsByState(version, census.items),
         selected: pickedId,
@@ -128,7 +130,8 @@ export const machineView = (main, { type = "" }, query) => {
           const path = paths.get(id)
           if (path !== undefined) setFilter("state", path)
         }
-      })
+      }),
+      layout
     )
   }
 
