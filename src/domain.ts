@@ -24,6 +24,34 @@ export interface DomainRoutesContext {
 /** The read side's HTTP routes: the body of a Fastify plugin, registered on Orrery's server. */
 export type DomainRoutes = (app: FastifyInstance, context: DomainRoutesContext) => Promise<void>
 
+/**
+ * A page a domain adds to the inspector, with its tab in the navigation. The inspector
+ * serves the module to the browser as it is (plain JavaScript, an ES module) and, when the
+ * page is opened, calls its default export with the element to draw in:
+ *
+ * ```js
+ * // costs.js
+ * export default (main, { params, query, inspector }) => {
+ *   const { getJson, h, fill, every, report } = inspector // the inspector's own helpers
+ *   // params: the path's segments after the page's own (#/costs/ebook-1 → ["ebook-1"])
+ *   return () => {} // stops what the page started (timers, requests) when the user leaves it
+ * }
+ * ```
+ */
+export interface InspectorPage {
+  /** Where it lives in the inspector: `#/<path>`, and `#/<path>/…` below it. Lower-case letters, digits and '-'. */
+  readonly path: string
+  /** Its tab's name. */
+  readonly title: string
+  /** The page's ES module: a file path, or a `file:` URL (`new URL("./page.js", import.meta.url)`). */
+  readonly module: string | URL
+}
+
+/** What a domain adds to the inspector: pages of its own, shown only where the domain is served. */
+export interface DomainInspector {
+  readonly pages: ReadonlyArray<InspectorPage>
+}
+
 export interface Domain<W extends AnyWorkflow = AnyWorkflow> {
   readonly name: string
   readonly workflows: ReadonlyArray<W>
@@ -33,6 +61,8 @@ export interface Domain<W extends AnyWorkflow = AnyWorkflow> {
   /** The tables its services keep their state in, created in Orrery's schema when the application starts. */
   readonly migrations?: ReadonlyArray<Migration>
   readonly routes?: DomainRoutes
+  /** Its own pages in the inspector (a read model's view, say), listed in its navigation. */
+  readonly inspector?: DomainInspector
   /** Starts a few instances that run to their ends (`orrery demo`, `orrery start --demo`). */
   readonly demo?: Effect.Effect<void, unknown, Engine>
 }
@@ -50,6 +80,7 @@ export interface DomainOptions<W extends AnyWorkflow> {
   readonly migrations?: ReadonlyArray<Migration>
   readonly projections?: ReadonlyArray<Projection>
   readonly routes?: DomainRoutes
+  readonly inspector?: DomainInspector
   readonly demo?: Effect.Effect<void, unknown, Engine>
 }
 
@@ -72,6 +103,7 @@ export const defineDomain = <W extends AnyWorkflow>(name: string, options: Domai
   services: (options.services ?? Layer.empty) as Layer.Layer<any, never, any>,
   ...(options.migrations === undefined ? {} : { migrations: options.migrations }),
   ...(options.routes === undefined ? {} : { routes: options.routes }),
+  ...(options.inspector === undefined ? {} : { inspector: options.inspector }),
   ...(options.demo === undefined ? {} : { demo: options.demo })
 })
 
@@ -99,7 +131,7 @@ export const defineConfig = <W extends AnyWorkflow>(config: OrreryConfig<W>): Or
 /** A config's domains: its own workflows (as the domain "app") first, then the domains it groups. */
 export const domainsOf = (config: OrreryConfig): ReadonlyArray<Domain> => {
   const own = config.workflows ?? []
-  const app = own.length > 0 || config.projections !== undefined || config.routes !== undefined || config.demo !== undefined || config.services !== undefined ||
+  const app = own.length > 0 || config.projections !== undefined || config.routes !== undefined || config.inspector !== undefined || config.demo !== undefined || config.services !== undefined ||
       config.migrations !== undefined
     ? [defineDomain("app", { ...config, workflows: own })]
     : []

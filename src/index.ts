@@ -69,7 +69,7 @@ export { defineEvent, type EventMetadata, type EventType, type NewEvent, type Pa
 export { describeError, errorMessage, errorTag } from "./kit/activity-errors.js"
 
 // -- A project's configuration and its settings ----------------------------------------
-export { defineConfig, defineDomain, type Domain, type DomainOptions, type DomainRoutes, type DomainRoutesContext, type OrreryConfig } from "./domain.js"
+export { defineConfig, defineDomain, type Domain, type DomainInspector, type DomainOptions, type DomainRoutes, type DomainRoutesContext, type InspectorPage, type OrreryConfig } from "./domain.js"
 export { HttpError, httpError, invalidField, type ErrorBody, type RequestPart } from "./http/errors.js"
 export { parseDuration } from "./kit/duration.js"
 export { durationSetting, integerSetting, readSettings, refuseSetting, SettingError, textSetting, type Settings } from "./kit/settings.js"

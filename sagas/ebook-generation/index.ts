@@ -103,6 +103,8 @@ export const domain = (config: EbookGenerationConfig = configFromEnv()): Domain 
   projections: [costsProjection(config.prices)],
   services: services(config),
   routes: costRoutes(config.prices),
+  // Its read model's page in the inspector: the Costs tab is there only where this domain is.
+  inspector: { pages: [{ path: "costs", title: "Costs", module: new URL("./inspector/costs.js", import.meta.url) }] },
   demo
 })
 

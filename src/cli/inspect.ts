@@ -11,6 +11,7 @@ import type { CallOptions, ReplayView } from "../client/types.js"
 import type { HistoryEntry } from "../engine/views.js"
 import type { WorkflowDefinition } from "../engine/workflow.js"
 import type { RecordedEvent } from "../log/index.js"
+import { parseDuration } from "../kit/duration.js"
 import { BadUsage, CommandFailed, type Say } from "./output.js"
 import { importModule } from "./project.js"
 import type { Source } from "./source.js"
@@ -43,6 +44,9 @@ export interface ListOptions {
   readonly type?: string
   readonly status?: string
   readonly state?: string
+  /** A duration (`15m`): instances that last moved longer ago than that. */
+  readonly idle?: string
+  readonly idPrefix?: string
   readonly limit?: string
   readonly cursor?: string
   readonly json?: boolean
@@ -56,10 +60,14 @@ export const list = async ({ client }: Source, options: ListOptions, say: Say) =
   if (options.status !== undefined && !(statuses as ReadonlyArray<string>).includes(options.status)) {
     throw new CommandFailed({ message: `--status must be one of ${statuses.join(", ")}, got ${JSON.stringify(options.status)}` })
   }
+  const idleMs = options.idle === undefined ? undefined : (parseDuration(options.idle) ?? null)
+  if (idleMs === null) throw new CommandFailed({ message: `--idle must be a duration such as 30s, 15m or 2h, got ${JSON.stringify(options.idle)}` })
   const page = await client.list({
     ...(options.type === undefined ? {} : { type: options.type }),
     ...(options.status === undefined ? {} : { status: options.status as (typeof statuses)[number] }),
     ...(options.state === undefined ? {} : { state: options.state }),
+    ...(idleMs === undefined ? {} : { updatedBefore: new Date(Date.now() - idleMs).toISOString() }),
+    ...(options.idPrefix === undefined ? {} : { idPrefix: options.idPrefix }),
     ...(options.cursor === undefined ? {} : { cursor: options.cursor }),
     limit
   })

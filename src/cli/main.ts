@@ -98,7 +98,9 @@ const commands: Record<string, Command> = {
       options: {
         type: { flag: "--type", placeholder: "<type>", help: "only this workflow type" },
         status: { flag: "--status", placeholder: "<status>", help: "running, done, failed or cancelled" },
-        state: { flag: "--state", placeholder: "<state>", help: "only instances in this (top-level) state" },
+        state: { flag: "--state", placeholder: "<state>", help: "only instances in this state: payment, or a nested one, payment.authorizing" },
+        idle: { flag: "--idle", placeholder: "<duration>", help: "only instances that have not moved for this long: 30s, 15m, 2h" },
+        idPrefix: { flag: "--id-prefix", placeholder: "<text>", help: "only instances whose id begins with this" },
         limit: { flag: "--limit", placeholder: "<n>", help: "at most this many, 1-500 (default 50)" },
         cursor: { flag: "--cursor", placeholder: "<cursor>", help: "the next page, as the previous one printed" },
         ...asJson

@@ -15,7 +15,7 @@ import type { Loaded, Plan, PlannedTask } from "./plan.js"
 import { persistSnapshot, restoreSnapshot } from "./pure.js"
 import { WorkflowRegistry } from "./registry.js"
 import { makeStepBatcher } from "./step-batcher.js"
-import { type CorruptionMark, type InstanceRow, type InstanceStatus, type ParentLink, type TaskKind, engineMigrations, engineStatements, workerLiveMs } from "./store.js"
+import { type CorruptionMark, type InstanceRow, type InstanceStatus, type ParentLink, type TaskKind, engineMigrations, engineStatements, statePathFilter, workerLiveMs } from "./store.js"
 import type { ListFilter, PendingTask, StateCount, TaskCount, WorkerView } from "./views.js"
 import { type WorkflowDefinition, streamOf } from "./workflow.js"
 
@@ -219,13 +219,35 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
         if (parsed === undefined) return yield* new InvalidCursor({ cursor: filter.cursor })
         after = parsed
       }
-      for (const [field, value] of [["type", filter.type], ["status", filter.status], ["state", filter.state]] as const) {
+      const fields = [["type", filter.type], ["status", filter.status], ["state", filter.state], ["id", filter.id], ["idPrefix", filter.idPrefix]] as const
+      for (const [field, value] of fields) {
         // Postgres text cannot hold NUL: refuse it as bad input rather than fail in the driver.
         if (value !== undefined && value.includes("\u0000")) {
           return yield* new InvalidEvent({ eventType: "list", field, reason: "must not contain a NUL character" })
         }
       }
-      const rows = yield* fromDriver(db, () => db.query<InstanceRow>(sql.list, [filter.type ?? null, filter.status ?? null, filter.state ?? null, ...after, limit + 1]))
+      const path = filter.state?.split(".")
+      if (path !== undefined && path.some((key) => key === "")) {
+        return yield* new InvalidEvent({ eventType: "list", field: "state", reason: "must be state keys joined by dots, e.g. payment.authorizing" })
+      }
+      const updatedBefore = filter.updatedBefore === undefined ? null : new Date(filter.updatedBefore)
+      if (updatedBefore !== null && Number.isNaN(updatedBefore.getTime())) {
+        return yield* new InvalidEvent({ eventType: "list", field: "updatedBefore", reason: "must be a date and time (ISO 8601)" })
+      }
+      const state = path === undefined ? null : statePathFilter(path)
+      const rows = yield* fromDriver(db, () =>
+        db.query<InstanceRow>(sql.list, [
+          filter.type ?? null,
+          filter.status ?? null,
+          state?.contains ?? null,
+          state?.jsonPath ?? null,
+          updatedBefore?.toISOString() ?? null,
+          filter.id ?? null,
+          filter.idPrefix ?? null,
+          ...after,
+          limit + 1
+        ])
+      )
       const last = rows.length > limit ? rows[limit - 1] : undefined
       return { rows: rows.slice(0, limit), nextCursor: last === undefined ? null : formatCursor(last) }
     })

@@ -373,16 +373,34 @@ export const engineStatements = (s: string) => ({
       case when locked_until > now() then locked_until end as leased_until
     from ${s}.tasks where stream_id = $1 order by due_at, id`,
 
+  /**
+   * $3/$4: a state path (see \`statePathFilter\`), as a containment and a JSON path, both of which a GIN
+   * index on \`state\` can answer; $5: moved last before this time; $6/$7: the instance id, or how it begins.
+   */
   list: `
     select workflow_type, instance_id, machine_version, status, state, snapshot, stream_version, inputs, parent, children,
       failure, corrupted, created_at, updated_at
     from ${s}.instances
     where ($1::text is null or workflow_type = $1) and ($2::text is null or status = $2)
-      and ($3::text is null or state = to_jsonb($3::text) or (jsonb_typeof(state) = 'object' and state ? $3::text))
-      and ($4::timestamptz is null or (created_at, workflow_type, instance_id) < ($4::timestamptz, $5::text, $6::text))
+      and ($3::text is null or state @> $3::text::jsonb or state @? $4::text::jsonpath)
+      and ($5::timestamptz is null or updated_at < $5::timestamptz)
+      and ($6::text is null or instance_id = $6::text)
+      and ($7::text is null or starts_with(instance_id, $7::text))
+      and ($8::timestamptz is null or (created_at, workflow_type, instance_id) < ($8::timestamptz, $9::text, $10::text))
     order by created_at desc, workflow_type desc, instance_id desc
-    limit $7`,
+    limit $11`,
 
 })
 
 export type EngineStatements = ReturnType<typeof engineStatements>
+
+/**
+ * A state path, \`payment.authorizing\` (state keys from the top, dot-separated), as the list query's
+ * two tests: the instance stands in that state when the path's last key is the value its parent
+ * holds (a leaf: \`{"payment": "authorizing"}\`, contained), or a key under it (a compound or
+ * parallel state, or a region: \`{"payment": {"authorizing": …}}\`, the JSON path exists).
+ */
+export const statePathFilter = (path: ReadonlyArray<string>): { readonly contains: string; readonly jsonPath: string } => {
+  const leaf: unknown = path.slice(0, -1).reduceRight<unknown>((inner, key) => ({ [key]: inner }), path.at(-1))
+  return { contains: JSON.stringify(leaf), jsonPath: `$${path.map((key) => `.${JSON.stringify(key)}`).join("")}` }
+}

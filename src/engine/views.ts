@@ -27,7 +27,19 @@ export interface StartOptions extends CallOptions {
 export interface ListFilter {
   readonly type?: string
   readonly status?: InstanceStatus
+  /**
+   * A state, as its path of keys from the top joined by dots: \`payment\` (a top-level state, or a
+   * top-level region's key), \`payment.authorizing\` (a state inside it, at any depth). An instance
+   * in \`{"payment": {"authorizing": "pending"}}\` is in \`payment\`, \`payment.authorizing\` and
+   * \`payment.authorizing.pending\`.
+   */
   readonly state?: string
+  /** Only instances that last moved before this time (ISO 8601): "in its state for more than N minutes". */
+  readonly updatedBefore?: string
+  /** The instance with this id (of any type, unless \`type\` is given). */
+  readonly id?: string
+  /** Instances whose id begins with this. */
+  readonly idPrefix?: string
   readonly limit?: number
   readonly cursor?: string
 }

@@ -175,7 +175,7 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (app, { run
   await app.register(eventRoutes, { context })
   await app.register(workflowRoutes, { context })
   await app.register(streamRoutes, { context })
-  if (options.inspector) await app.register(inspectorRoutes)
+  if (options.inspector) await app.register(inspectorRoutes, { domains: options.domains })
 
   const domains = options.domains.filter((domain) => domain.routes !== undefined)
   if (domains.length > 0) {

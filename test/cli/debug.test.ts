@@ -97,10 +97,16 @@ describe.each(drivers)("debugging commands on %s", { timeout: 240_000 }, (driver
     const cursor = /more: --cursor (\S+)/.exec(paged.stdout)?.[1]
     expect(cursor).toBeDefined()
     expect((await orrery("list", "--type", "cart", "--cursor", cursor!)).stdout).toMatch(/\ncart\s+big\s/)
+    const byPrefix = (await orrery("list", "--type", "cart", "--id-prefix", "bi")).stdout
+    expect(byPrefix).toMatch(/\ncart\s+big\s/)
+    expect(byPrefix).not.toMatch(/small/)
+    expect((await orrery("list", "--type", "cart", "--idle", "1h")).stdout.trim()).toBe("no instances")
+    expect((await orrery("list", "--type", "cart", "--idle", "1ms")).stdout.trim().split("\n")).toHaveLength(3)
 
     for (const [args, code, message] of [
       [["list", "--status", "sleeping"], 1, "--status must be one of running, done, failed, cancelled"],
       [["list", "--limit", "0"], 1, "--limit must be a whole number from 1 to 500"],
+      [["list", "--idle", "soon"], 1, "--idle must be a duration such as 30s, 15m or 2h"],
       [["list", "--colour"], 2, "unknown flag --colour"],
       [["show", "cart"], 2, "missing <id>"]
     ] as const) {

@@ -12,7 +12,7 @@ import { createServer } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
-import { type Browser, chromium } from "playwright-core"
+import { type Browser, type Page, chromium } from "playwright-core"
 import postgres from "postgres"
 import { settings } from "../../src/config.js"
 import { type Driver, postgresUrl } from "../support/drivers.js"
@@ -120,4 +120,10 @@ export const until = async <A>(read: () => Promise<A>, done: (value: A) => boole
     if (Date.now() > deadline) throw new Error(`timed out waiting; last: ${JSON.stringify(value).slice(0, 500)}`)
     await new Promise((resolve) => setTimeout(resolve, 200))
   }
+}
+
+/** The ids of the states a page's chart draws, once it has drawn them, sorted. */
+export const drawnStates = async (page: Page): Promise<Array<string | null>> => {
+  await page.locator("svg.chart g.state").first().waitFor()
+  return (await page.locator("svg.chart g.state").evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-state")))).sort()
 }

@@ -1,4 +1,5 @@
 /** Request and answer schemas of the workflow routes. */
+import type { ListFilter } from "../../engine/index.js"
 import { anyJson, commonErrors, errors, historyEntry, identifier, instance, text } from "../schemas.js"
 
 const tags = ["workflows"]
@@ -225,17 +226,35 @@ export const replay = {
   }
 } as const
 
+/** The list's query is the engine's filter, field for field. */
+export type ListQuery = ListFilter
+
 export const list = {
   tags,
   operationId: "listWorkflows",
   summary: "Instances, newest first",
+  description:
+    "Every filter is optional and they combine. Without `type`, instances of every type: `id` finds an instance by its id alone, `idPrefix` those whose id begins so.",
   querystring: {
     type: "object",
     additionalProperties: false,
     properties: {
       type: identifier,
       status: { type: "string", enum: ["running", "done", "failed", "cancelled"] },
-      state: { ...text, maxLength: 200, description: "A state name (top-level, or a region's key for parallel states)" },
+      state: {
+        type: "string",
+        maxLength: 200,
+        pattern: "^[^.\\u0000-\\u001f]+(\\.[^.\\u0000-\\u001f]+)*$",
+        description:
+          "A state as its path of keys from the top, joined by dots: `payment` (a top-level state, or a top-level region's key) or `payment.authorizing` (nested, at any depth). Matches instances standing in that state or in any state inside it."
+      },
+      updatedBefore: {
+        type: "string",
+        pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}(:[0-9]{2}(\\.[0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2})$",
+        description: "A date and time (ISO 8601, with its offset, e.g. 2026-01-31T12:00:00Z). Only instances that last moved (changed state or context) before this time: in their state since then"
+      },
+      id: { ...identifier, description: "The instance with this id" },
+      idPrefix: { type: "string", minLength: 1, maxLength: 128, pattern: "^[^\\u0000-\\u001f]+$", description: "Instances whose id begins with this" },
       limit: { type: "integer", minimum: 1, maximum: 500, default: 50 },
       cursor: { type: "string", pattern: "^[\\x21-\\x7e]{1,1000}$", description: "nextCursor of the previous page" }
     }

@@ -159,23 +159,9 @@ export const workflowRoutes: FastifyPluginAsync<{ readonly context: RouteContext
     }
   })
 
-  app.get<{ Querystring: { type?: string; status?: "running" | "done" | "failed" | "cancelled"; state?: string; limit?: number; cursor?: string } }>(
-    "/workflows",
-    { schema: schemas.list },
-    async (request) => {
-      const { type, status, state, limit, cursor } = request.query
-      return perform(
-        request,
-        Engine.use((engine) =>
-          engine.list({
-            ...(type === undefined ? {} : { type }),
-            ...(status === undefined ? {} : { status }),
-            ...(state === undefined ? {} : { state }),
-            ...(limit === undefined ? {} : { limit }),
-            ...(cursor === undefined ? {} : { cursor })
-          })
-        )
-      )
-    }
-  )
+  app.get<{ Querystring: schemas.ListQuery }>("/workflows", { schema: schemas.list }, async (request) => {
+    // Every filter is optional and passed on as given: the schema names them all.
+    const filter = Object.fromEntries(Object.entries(request.query).filter(([, value]) => value !== undefined)) as schemas.ListQuery
+    return perform(request, Engine.use((engine) => engine.list(filter)))
+  })
 }

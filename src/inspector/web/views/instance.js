@@ -11,7 +11,7 @@ import { report } from "../notice.js"
 import { chartViewer } from "../chart-view.js"
 import { activeStates, drawChart } from "../statechart.js"
 import { actionsPanel, sendableNow } from "./actions.js"
-import { layoutOf, machineOf, statusBadge } from "./shared.js"
+import { isNotFound, layoutOf, machineOf, notFound, showError, statusBadge } from "./shared.js"
 import { effectLine, groupSteps, inputFacts, inputName, inputPayload, oneLine, stepTimeline } from "./steps.js"
 
 /** A payload folded to one line; opened, the whole of it. @param {unknown} value @param {string} className */
@@ -294,6 +294,7 @@ export const instanceView = (main, { type = "", id = "" }) => {
     version = machine.versions.find((/** @type {any} */ v) => v.version === instance.machineVersion)
     fill(versionPicker, h("option", { value: "" }, "—"), ...machine.versions.map((/** @type {any} */ v) => h("option", { value: v.version }, `v${v.version}${v.version === instance.machineVersion ? " (its own)" : ""}`)))
     layout = version === undefined ? undefined : await layoutOf(type, version)
+    if (version === undefined) fill(chartBox, h("p", { class: "empty" }, `Version ${instance.machineVersion} of ${type} is not served here: there is no chart to draw.`))
     await refresh()
     if (instance.status !== "running") {
       liveLabel.textContent = `ended: ${instance.status}`
@@ -321,6 +322,13 @@ export const instanceView = (main, { type = "", id = "" }) => {
       controller.signal
     )
   }
-  start().catch(report)
+  start().catch((error) => {
+    if (controller.signal.aborted) return
+    // The instance (or its type) is not there: say so, rather than a page that never loads.
+    if (isNotFound(error) && instance === undefined) {
+      controller.abort()
+      notFound(main, `No instance ${id} of ${type} is recorded here.`, error)
+    } else showError(chartBox, error)
+  })
   return () => controller.abort()
 }

@@ -1,12 +1,15 @@
-// One workflow type: its statechart with how many instances stand in each state, and
-// those instances (all, or the ones in the state picked on the chart).
+// One workflow type: its statechart with how many instances stand in each state, and its
+// instances, filtered (status, state at any depth, how long since they last moved, how
+// their id begins), paged by the API's cursor, and kept live by polling. The filters live
+// in the address (#/machines/order?status=running&state=payment.authorizing&idle=5&id=ord-),
+// so a filtered list can be linked to.
 
 import { getJson, segment, withQuery } from "../api.js"
 import { clock, fill, h, stateLabel } from "../dom.js"
 import { report } from "../notice.js"
 import { chartViewer } from "../chart-view.js"
 import { activeStates, drawChart } from "../statechart.js"
-import { every, layoutOf, machineOf, statusBadge, table } from "./shared.js"
+import { every, isNotFound, layoutOf, machineOf, notFound, showError, statusBadge, table } from "./shared.js"
 
 /**
  * Instances per state node: an instance in `{a: "b"}` counts for `a` and for `a.b`.
@@ -30,23 +33,63 @@ export const countsByState = (version, rows) => {
   )
 }
 
+/**
+ * Every state of a version as its path of keys from the top (`payment.authorizing`, what
+ * GET /workflows?state= takes), in the graph's order, by state id.
+ * @param {any} version a version's graph
+ * @returns {Map<string, string>}
+ */
+export const statePaths = (version) => {
+  /** @type {Map<string, any>} */
+  const byId = new Map(version.states.map((/** @type {any} */ state) => [state.id, state]))
+  /** @type {Map<string, string>} */
+  const paths = new Map()
+  for (const state of version.states) {
+    const keys = []
+    for (let at = state; at !== undefined && at.parent !== null; at = byId.get(at.parent)) keys.unshift(at.key)
+    if (keys.length > 0) paths.set(state.id, keys.join("."))
+  }
+  return paths
+}
+
+const statuses = ["running", "done", "failed", "cancelled"]
+
 /** @type {import("../app.js").View} */
 export const machineView = (main, { type = "" }, query) => {
-  const picked = query.get("state")
+  /** The list's filters, as the address holds them. */
+  const filters = {
+    status: query.get("status") ?? "",
+    state: query.get("state") ?? "",
+    idle: query.get("idle") ?? "",
+    id: query.get("id") ?? "",
+    limit: Math.max(1, Math.min(500, Number(query.get("limit") ?? 50) || 50))
+  }
   const chartBox = h("div", { class: "chart-box" }, h("p", { class: "loading" }, "Laying out the machine…"))
-  const list = h("div", { class: "instances" })
+  const list = h("div", { class: "instances" }, h("p", { class: "loading" }, "Loading…"))
+  const summary = h("span", { class: "list-summary" })
   const versionPicker = /** @type {HTMLSelectElement} */ (h("select", { "aria-label": "version" }))
+  const statusPicker = /** @type {HTMLSelectElement} */ (
+    h("select", { name: "status", "aria-label": "status" }, h("option", { value: "" }, "any"), statuses.map((status) => h("option", { value: status, selected: status === filters.status }, status)))
+  )
+  const statePicker = /** @type {HTMLSelectElement} */ (h("select", { name: "state", "aria-label": "state" }, h("option", { value: "" }, "any")))
+  if (filters.state !== "") statePicker.appendChild(h("option", { value: filters.state, selected: true }, filters.state))
+  const idleInput = /** @type {HTMLInputElement} */ (h("input", { type: "number", name: "idle", min: 0, step: "any", value: filters.idle, "aria-label": "idle for more than minutes", placeholder: "0" }))
+  const idInput = /** @type {HTMLInputElement} */ (h("input", { type: "search", name: "id", value: filters.id, "aria-label": "id begins with", placeholder: "id begins with…", spellcheck: false }))
   fill(
     main,
     h("h1", {}, type, " ", h("small", {}, "statechart")),
-    h(
-      "div",
-      { class: "toolbar" },
-      h("label", {}, "version ", versionPicker),
-      picked === null ? null : h("span", { class: "filter" }, `instances in ${picked} · `, h("a", { href: `#/machines/${segment(type)}` }, "show all"))
-    ),
+    h("div", { class: "toolbar" }, h("label", {}, "version ", versionPicker)),
     chartBox,
-    h("h2", {}, picked === null ? "Instances" : `Instances in ${picked}`),
+    h("h2", {}, "Instances ", summary),
+    h(
+      "form",
+      { class: "filters toolbar", onsubmit: (/** @type {Event} */ event) => event.preventDefault() },
+      h("label", {}, "status ", statusPicker),
+      h("label", {}, "state ", statePicker),
+      h("label", {}, "in it for more than ", idleInput, " min"),
+      h("label", {}, "id ", idInput),
+      h("a", { href: `#/machines/${segment(type)}`, class: "clear-filters" }, "clear")
+    ),
     list
   )
   const controller = new AbortController()
@@ -56,53 +99,141 @@ export const machineView = (main, { type = "" }, query) => {
   /** @type {number | undefined} */
   let shown
 
-  /** Clicking a state lists its instances; the list filters on a state of the machine's top level. @param {any} version @param {string} id */
-  const pick = (version, id) => {
-    let top = version.states.find((/** @type {any} */ state) => state.id === id)
-    while (top !== undefined && top.parent !== null && top.parent !== version.machineId) {
-      const parentId = top.parent
-      top = version.states.find((/** @type {any} */ state) => state.id === parentId)
-    }
-    if (top !== undefined && top.parent !== null) location.hash = `#/machines/${segment(type)}?state=${segment(top.key)}`
+  /** The version shown on the chart. */
+  const versionShown = () => machine.versions.find((/** @type {any} */ v) => v.version === shown) ?? machine.versions.at(-1)
+
+  /** The filters into the address, without a reload (replaceState fires no hashchange). */
+  const remember = () => {
+    const hash = withQuery(`#/machines/${segment(type)}`, { status: filters.status, state: filters.state, idle: filters.idle, id: filters.id, limit: filters.limit === 50 ? undefined : filters.limit })
+    history.replaceState(history.state, "", hash)
   }
 
   /** What the chart shows, to redraw it only when that changed (a redraw loses focus and hover). */
   let drawn = ""
 
-  /** The chart of the version shown, with its instances counted on it. @param {AbortSignal} signal */
+  /** The chart of the version shown, with its instances counted on it, and the state filtered on picked. @param {AbortSignal} signal */
   const drawCounts = async (signal) => {
     if (machine === undefined) return
-    const version = machine.versions.find((/** @type {any} */ v) => v.version === shown) ?? machine.versions.at(-1)
+    const version = versionShown()
     const [layout, census] = await Promise.all([layoutOf(type, version), getJson(`/machines/${segment(type)}/states`, { signal })])
-    const key = JSON.stringify([version.version, census.items])
+    const key = JSON.stringify([version.version, census.items, filters.state])
     if (key === drawn) return
     drawn = key
-    const pickedId = picked === null ? null : ([...activeStates(version, picked)].at(-1) ?? null)
+    const paths = statePaths(version)
+    const pickedId = [...paths].find(([, path]) => path === filters.state)?.[0] ?? null
     if (viewer.element.parentNode !== chartBox) fill(chartBox, viewer.element)
-    viewer.show(drawChart(layout, { counts: countsByState(version, census.items), selected: pickedId, onSelect: (id) => pick(version, id) }), layout)
+    viewer.show(
+      drawChart(layout, {
+        counts: countsByState(version, census.items),
+        selected: pickedId,
+        onSelect: (id) => {
+          const path = paths.get(id)
+          if (path !== undefined) setFilter("state", path)
+        }
+      }),
+      layout
+    )
   }
 
-  /** @type {string | null} */
-  let cursor = null
-  /** @param {boolean} more */
-  const loadInstances = async (more) => {
-    const page = await getJson(withQuery("/workflows", { type, state: picked, limit: 50, cursor: more ? cursor : undefined }), { signal: controller.signal })
-    cursor = page.nextCursor
-    const rows = page.items.map((/** @type {any} */ item) => [
-      h("a", { href: `#/instances/${segment(type)}/${segment(item.id)}` }, item.id),
-      String(item.machineVersion),
-      statusBadge(item.status),
-      h("code", {}, stateLabel(item.state)),
-      clock(item.updatedAt)
-    ])
-    const existing = list.querySelector("tbody")
-    if (more && existing !== null) {
-      for (const row of rows) existing.appendChild(h("tr", {}, row.map((/** @type {any} */ cell) => h("td", {}, cell))))
-    } else {
-      fill(list, table(["instance", "version", "status", "state", "updated"], rows, { class: "instance-list", empty: picked === null ? "No instances yet." : `No instance is in ${picked}.` }))
+  // -- the list ------------------------------------------------------------------------
+
+  /** How many pages the user has asked for ("More"); each refresh reads them all again. */
+  let pages = 1
+  let drawnList = ""
+  /** @type {() => void} */
+  let stopList = () => {}
+
+  /** The list's query, as sent (the idle time as the time it stands for now). */
+  const listQuery = () => ({
+    type,
+    status: filters.status,
+    state: filters.state,
+    updatedBefore: filters.idle === "" || !(Number(filters.idle) >= 0) ? undefined : new Date(Date.now() - Number(filters.idle) * 60_000).toISOString(),
+    idPrefix: filters.id,
+    limit: filters.limit
+  })
+
+  /** @param {AbortSignal} signal */
+  const loadList = async (signal) => {
+    const query = listQuery()
+    /** @type {any[]} */
+    const items = []
+    /** @type {string | null} */
+    let cursor = null
+    for (let page = 0; page < pages; page++) {
+      const answer = await getJson(withQuery("/workflows", { ...query, cursor: cursor ?? undefined }), { signal })
+      items.push(...answer.items)
+      cursor = answer.nextCursor
+      if (cursor === null) break
     }
-    list.querySelector(".more")?.remove()
-    if (cursor !== null) list.appendChild(h("button", { class: "more", type: "button", onclick: () => loadInstances(true).catch(report) }, "More"))
+    if (signal.aborted) return
+    list.dataset.query = withQuery("/workflows", query)
+    const key = JSON.stringify([items.map((item) => [item.id, item.status, item.state, item.updatedAt, item.machineVersion]), cursor === null])
+    summary.textContent = `${items.length} shown${cursor === null ? "" : ", more to load"}`
+    if (key === drawnList) return
+    drawnList = key
+    const filtered = filters.status !== "" || filters.state !== "" || filters.idle !== "" || filters.id !== ""
+    fill(
+      list,
+      table(
+        ["instance", "version", "status", "state", "last moved"],
+        items.map((item) => [
+          h("a", { href: `#/instances/${segment(type)}/${segment(item.id)}` }, item.id),
+          String(item.machineVersion),
+          statusBadge(item.status),
+          h("code", {}, stateLabel(item.state)),
+          clock(item.updatedAt)
+        ]),
+        { class: "instance-list", empty: filtered ? "No instance matches these filters." : "No instances yet.", rowAttributes: (index) => ({ "data-id": items[index].id }) }
+      ),
+      cursor === null
+        ? null
+        : h(
+            "button",
+            {
+              class: "more",
+              type: "button",
+              onclick: () => {
+                pages += 1
+                restartList()
+              }
+            },
+            "More"
+          )
+    )
+  }
+
+  const restartList = () => {
+    stopList()
+    if (controller.signal.aborted) return
+    stopList = every(loadList, 3000, (error) => {
+      drawnList = ""
+      summary.textContent = ""
+      showError(list, error)
+    })
+  }
+
+  /** @param {"status" | "state" | "idle" | "id"} name @param {string} value */
+  const setFilter = (name, value) => {
+    if (filters[name] === value) return
+    filters[name] = value
+    if (name === "state") {
+      statePicker.value = value
+      drawCounts(controller.signal).catch(report)
+    }
+    pages = 1
+    remember()
+    restartList()
+  }
+  statusPicker.addEventListener("change", () => setFilter("status", statusPicker.value))
+  statePicker.addEventListener("change", () => setFilter("state", statePicker.value))
+  /** Each text filter applies a moment after the typing stops (its own wait: typing in one never drops the other). */
+  const typing = new Map()
+  for (const [input, name] of /** @type {const} */ ([[idleInput, "idle"], [idInput, "id"]])) {
+    input.addEventListener("input", () => {
+      clearTimeout(typing.get(name))
+      typing.set(name, setTimeout(() => setFilter(name, input.value.trim()), 250))
+    })
   }
 
   let stopCounts = () => {}
@@ -111,16 +242,31 @@ export const machineView = (main, { type = "" }, query) => {
       machine = found
       shown = found.versions.at(-1).version
       fill(versionPicker, ...found.versions.map((/** @type {any} */ v) => h("option", { value: v.version, selected: v.version === shown }, `v${v.version}`)))
+      // Every state of every version, the newest's first: a state an older version had may still hold instances.
+      const paths = [...new Set([...found.versions].reverse().flatMap((/** @type {any} */ v) => [...statePaths(v).values()]))]
+      if (filters.state !== "" && !paths.includes(filters.state)) paths.push(filters.state)
+      fill(statePicker, h("option", { value: "" }, "any"), ...paths.map((path) => h("option", { value: path, selected: path === filters.state }, path)))
       versionPicker.addEventListener("change", () => {
         shown = Number(versionPicker.value)
         drawCounts(controller.signal).catch(report)
       })
-      if (!controller.signal.aborted) stopCounts = every(drawCounts, 3000, report)
+      if (!controller.signal.aborted) stopCounts = every(drawCounts, 3000, (error) => {
+          drawn = ""
+          showError(chartBox, error)
+        })
     })
-    .catch(report)
-  loadInstances(false).catch(report)
-  return () => {
+    .catch((error) => {
+      if (isNotFound(error)) {
+        stop()
+        notFound(main, `No workflow type ${type} is served here.`, error)
+      } else showError(chartBox, error)
+    })
+  restartList()
+  const stop = () => {
     controller.abort()
     stopCounts()
+    stopList()
+    for (const timer of typing.values()) clearTimeout(timer)
   }
+  return stop
 }

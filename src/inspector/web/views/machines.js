@@ -2,8 +2,7 @@
 
 import { getJson, segment } from "../api.js"
 import { fill, h } from "../dom.js"
-import { report } from "../notice.js"
-import { every, table } from "./shared.js"
+import { every, showError, table } from "./shared.js"
 
 const statuses = ["running", "done", "failed", "cancelled"]
 
@@ -29,6 +28,6 @@ export const machinesView = (main) => {
       fill(body, table(["type", "kind", "versions", ...statuses], rows, { class: "catalogue", empty: "No workflow types are registered." }))
     },
     3000,
-    report
+    (error) => showError(body, error)
   )
 }

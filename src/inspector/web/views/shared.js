@@ -1,8 +1,9 @@
 // Pieces several views use: a repeating refresh that stops with its view, tables, and
 // the statechart of a machine version laid out once per page.
 
-import { getJson, segment } from "../api.js"
-import { h } from "../dom.js"
+import { ApiError, getJson, segment } from "../api.js"
+import { fill, h } from "../dom.js"
+import { describe, isAbort, report } from "../notice.js"
 import { layOut } from "../statechart.js"
 
 /**
@@ -75,3 +76,34 @@ export const layoutOf = (type, version) => {
 
 /** @param {string} status */
 export const statusBadge = (status) => h("span", { class: `status status-${status}` }, status)
+
+/**
+ * What could not be loaded, said where it would have been (in place of "Loading…"),
+ * with the API's message, and on the notice line.
+ * @param {Element} box @param {unknown} error
+ */
+export const showError = (box, error) => {
+  if (isAbort(error)) return
+  report(error)
+  fill(box, h("p", { class: "load-error", role: "alert", "data-error": error instanceof ApiError ? error.error : "Error" }, `Could not load this: ${describe(error)}`))
+}
+
+/** A 404 from the API: the thing asked for is not there. @param {unknown} error */
+export const isNotFound = (error) => error instanceof ApiError && error.status === 404
+
+/**
+ * The whole view says the thing is not there, with the API's words and a way on.
+ * @param {HTMLElement} main @param {string} what e.g. `No instance x of order.` @param {unknown} error
+ */
+export const notFound = (main, what, error) =>
+  fill(
+    main,
+    h(
+      "div",
+      { class: "not-found" },
+      h("h1", {}, "Not found"),
+      h("p", { class: "what" }, what),
+      h("p", { class: "api-message" }, describe(error)),
+      h("p", {}, h("a", { href: "#/" }, "See the machines"), " or search by id above.")
+    )
+  )

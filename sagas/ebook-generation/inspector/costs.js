@@ -1,12 +1,11 @@
-// Generation costs (the back office's `generation-costs` read model, GET /costs): what the
+// The writing domain's page in the inspector (its `inspector.pages`, see ../index.ts):
+// generation costs (the back office's `generation-costs` read model, GET /costs): what the
 // model calls and images cost in all, per model, per ebook and per writing project, and
-// one ebook's bill. Amounts are exact decimals the server sends as strings; they are
-// shown as sent, never added up here in floating point.
+// one ebook's bill (#/costs/<ebookId>). Amounts are exact decimals the server sends as
+// strings; they are shown as sent, never added up here in floating point. The module
+// imports nothing: the inspector hands it its helpers.
 
-import { ApiError, getJson, segment } from "../api.js"
-import { clock, fill, h } from "../dom.js"
-import { report } from "../notice.js"
-import { every, statusBadge, table } from "./shared.js"
+/** @typedef {import("../../../src/inspector/web/kit.js").PageContext["inspector"]} Kit */
 
 /** `"0.123000"` → `$0.123000`. @param {string | null | undefined} amount */
 const usd = (amount) => (amount === null || amount === undefined ? "—" : `$${amount}`)
@@ -14,11 +13,11 @@ const usd = (amount) => (amount === null || amount === undefined ? "—" : `$${a
 /** @param {number} n */
 const count = (n) => n.toLocaleString("en-US")
 
-/** @param {string} label @param {string} value @param {string} name */
-const figure = (label, value, name) => h("div", { class: "figure", "data-figure": name }, h("span", { class: "value" }, value), h("span", { class: "label" }, label))
+/** @param {Kit} kit @param {string} label @param {string} value @param {string} name */
+const figure = ({ h }, label, value, name) => h("div", { class: "figure", "data-figure": name }, h("span", { class: "value" }, value), h("span", { class: "label" }, label))
 
-/** @param {any[]} byModel */
-const modelTable = (byModel) =>
+/** @param {Kit} kit @param {any[]} byModel */
+const modelTable = ({ h, table }, byModel) =>
   table(
     ["model", "calls", "prompt tokens", "completion tokens", "images", "cost"],
     byModel.map((row) => [
@@ -32,8 +31,9 @@ const modelTable = (byModel) =>
     { class: "by-model", empty: "No model calls yet.", rowAttributes: (index) => ({ "data-model": byModel[index].model }) }
   )
 
-/** @type {import("../app.js").View} */
-export const costsView = (main) => {
+/** @param {HTMLElement} main @param {Kit} kit */
+const costsView = (main, kit) => {
+  const { getJson, segment, clock, fill, h, every, statusBadge, table } = kit
   const body = h("div", { class: "costs" }, h("p", { class: "loading" }, "Loading…"))
   const updated = h("small", { class: "updated" })
   fill(main, h("h1", {}, "Generation costs ", updated), body)
@@ -46,14 +46,14 @@ export const costsView = (main) => {
         h(
           "div",
           { class: "figures" },
-          figure("total cost", usd(costs.totalCostUsd), "total"),
-          figure("model calls", count(costs.calls), "calls"),
-          figure("prompt tokens", count(costs.promptTokens), "promptTokens"),
-          figure("completion tokens", count(costs.completionTokens), "completionTokens"),
-          figure("images", count(costs.images), "images")
+          figure(kit, "total cost", usd(costs.totalCostUsd), "total"),
+          figure(kit, "model calls", count(costs.calls), "calls"),
+          figure(kit, "prompt tokens", count(costs.promptTokens), "promptTokens"),
+          figure(kit, "completion tokens", count(costs.completionTokens), "completionTokens"),
+          figure(kit, "images", count(costs.images), "images")
         ),
         h("h2", {}, "By model"),
-        modelTable(costs.byModel),
+        modelTable(kit, costs.byModel),
         h("h2", {}, `Ebooks (${costs.ebooksTotal})`),
         table(
           ["ebook", "title", "status", "calls", "tokens", "images", "cost", "calculated at the end"],
@@ -84,12 +84,13 @@ export const costsView = (main) => {
       )
     },
     3000,
-    report
+    (error) => kit.showError(body, error)
   )
 }
 
-/** @type {import("../app.js").View} */
-export const ebookCostView = (main, { ebookId = "" }) => {
+/** @param {HTMLElement} main @param {Kit} kit @param {string} ebookId */
+const ebookCostView = (main, kit, ebookId) => {
+  const { ApiError, getJson, segment, clock, fill, h, every, statusBadge } = kit
   const body = h("div", { class: "ebook-cost" }, h("p", { class: "loading" }, "Loading…"))
   fill(main, h("p", { class: "crumbs" }, h("a", { href: "#/costs" }, "Generation costs"), " / ", ebookId), body)
   return every(
@@ -115,16 +116,19 @@ export const ebookCostView = (main, { ebookId = "" }) => {
         h(
           "div",
           { class: "figures" },
-          figure("cost of its calls", usd(cost.totalCostUsd), "total"),
-          figure("cost the saga calculated", usd(cost.calculatedCostUsd), "calculated"),
-          figure("model calls", count(cost.calls), "calls"),
-          figure("images", count(cost.images), "images")
+          figure(kit, "cost of its calls", usd(cost.totalCostUsd), "total"),
+          figure(kit, "cost the saga calculated", usd(cost.calculatedCostUsd), "calculated"),
+          figure(kit, "model calls", count(cost.calls), "calls"),
+          figure(kit, "images", count(cost.images), "images")
         ),
         h("h2", {}, "By model"),
-        modelTable(cost.byModel)
+        modelTable(kit, cost.byModel)
       )
     },
     3000,
-    (error) => (error instanceof ApiError && error.status === 404 ? fill(body, h("p", { class: "empty" }, `No ebook ${ebookId} in the generation costs.`)) : report(error))
+    (error) => (error instanceof ApiError && error.status === 404 ? fill(body, h("p", { class: "empty" }, `No ebook ${ebookId} in the generation costs.`)) : kit.showError(body, error))
   )
 }
+
+/** @type {import("../../../src/inspector/web/kit.js").Page} */
+export default (main, { params, inspector }) => (params.length === 0 ? costsView(main, inspector) : ebookCostView(main, inspector, params.join("/")))
