@@ -64,7 +64,8 @@ export const startApp = async (driver: Driver, options: { readonly configFile?: 
     ORRERY_TOKENS: [`reader:read:${readToken}`, `operator:operate:${operateToken}`, ...bulkTokens.map((token, n) => `bulk${n}:operate:${token}`)].join(","),
     ORRERY_SEAT_HOLD: "3s",
     ORRERY_PAYMENT_WINDOW: "5s",
-    ORRERY_CART_INACTIVITY: "5s",
+    // Long enough that a cart a test drives is never abandoned under it on a busy machine.
+    ORRERY_CART_INACTIVITY: "60s",
     LOG_LEVEL: "warn",
     ...(options.configFile === undefined ? {} : { ORRERY_CONFIG: options.configFile })
   })
