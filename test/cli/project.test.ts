@@ -171,7 +171,8 @@ describe("a project's own workflows", () => {
     expect(historyLine(doctorOnDatabase.stdout)).toBe(historyLine(doctorOverHttp.stdout))
     const closed = await orrery(["send", "ticket", "t-1", "CLOSE"], env())
     expect(closed).toEqual({ code: 0, stdout: "ticket/t-1: CLOSE → running in closing\n", stderr: "" })
-  })
+    // About twenty CLI processes one after another, six of them opening the database: minutes on a busy machine.
+  }, 240_000)
 })
 
 describe("start --no-worker", () => {

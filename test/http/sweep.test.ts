@@ -163,13 +163,15 @@ const buildCases = (finalId: string, idleId: string): Array<Case> => {
   // Some of these are well-formed identifiers ("null", "constructor"): then they are just unknown (404) or new (201).
   const isIdentifier = (text: string) => /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$/.test(text)
   const isText = (text: string) => /^[^\u0000-\u001f]{1,200}$/.test(text)
+  // A state filter is a path of keys joined by dots: no empty key, no leading, trailing or double dot.
+  const isStatePath = (text: string) => isText(text) && /^[^.\u0000-\u001f]+(\.[^.\u0000-\u001f]+)*$/.test(text)
   for (const text of injections) {
     const encoded = encodeURIComponent(text)
     for (const route of [...instanceRoutes("flaky", encoded), ...instanceRoutes(encoded, "x1")]) add({ label: `injection ${JSON.stringify(text).slice(0, 20)} ${route.method}`, ...route, expect: [400, 404] })
     add({ label: "injection in body id", method: "POST", path: "/workflows/flaky", body: json({ id: text, input: { paymentToken: "t" } }), expect: isIdentifier(text) ? [201] : [400] })
     add({ label: "injection in machine type", method: "GET", path: `/machines/${encoded}`, expect: [400, 404] })
     add({ label: "injection in list filter", method: "GET", path: `/workflows?type=${encoded}`, expect: isIdentifier(text) ? [200] : [400] })
-    add({ label: "injection in list state", method: "GET", path: `/workflows?state=${encoded}&limit=1`, expect: isText(text) ? [200] : [400] })
+    add({ label: "injection in list state", method: "GET", path: `/workflows?state=${encoded}&limit=1`, expect: isStatePath(text) ? [200] : [400] })
     add({ label: "injection in cursor", method: "GET", path: `/workflows?cursor=${encoded}`, expect: [400] })
     add({ label: "injection in event type filter", method: "GET", path: `/events?type=${encoded}&limit=1`, expect: text.length <= 2000 && text.split(",").every((part) => /^[^\u0000-\u001f]+$/.test(part)) ? [200] : [400] })
   }
