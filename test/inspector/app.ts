@@ -128,3 +128,20 @@ export const drawnStates = async (page: Page): Promise<Array<string | null>> => 
   await page.locator("svg.chart g.state").first().waitFor()
   return (await page.locator("svg.chart g.state").evaluateAll((nodes) => nodes.map((node) => node.getAttribute("data-state")))).sort()
 }
+
+/** Where the browser suites leave their screenshots: a CI artefact, git-ignored. */
+export const screenshotFolder = path.join(root, "test-results", "screenshots")
+
+/**
+ * Saves what the page shows now as `<name>.png` in the screenshot folder and reads the file back:
+ * its width and height from the PNG header (so a test can check it holds the whole viewport).
+ */
+export const saveScreenshot = async (page: Page, name: string): Promise<{ readonly file: string; readonly width: number; readonly height: number }> => {
+  fs.mkdirSync(screenshotFolder, { recursive: true })
+  const file = path.join(screenshotFolder, `${name}.png`)
+  await page.screenshot({ path: file })
+  const png = fs.readFileSync(file)
+  // The signature, then the IHDR chunk: width and height as big-endian 32-bit integers at bytes 16 and 20.
+  if (png.subarray(1, 4).toString("ascii") !== "PNG") throw new Error(`${file} is not a PNG`)
+  return { file, width: png.readUInt32BE(16), height: png.readUInt32BE(20) }
+}

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { drivers } from "../support/drivers.js"
 // @ts-expect-error: a browser module written in JavaScript (checked by its own tsconfig)
 import { stateLabel } from "../../src/inspector/web/dom.js"
-import { type RunningApp, bulkTokens, drawnStates, hasChromium, launchBrowser, operateToken, readToken, startApp, until } from "./app.js"
+import { type RunningApp, bulkTokens, drawnStates, hasChromium, launchBrowser, operateToken, readToken, saveScreenshot, startApp, until } from "./app.js"
 
 const tokenKey = "orrery.inspector.token"
 
@@ -69,8 +69,8 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
   })
 
   /** A page with the token already given (or none), every script error and failed request noted. */
-  const open = async (hash: string, token: string | null = readToken): Promise<Page> => {
-    const context = await browser.newContext({ viewport: { width: 1400, height: 1000 } })
+  const open = async (hash: string, token: string | null = readToken, viewport = { width: 1400, height: 1000 }): Promise<Page> => {
+    const context = await browser.newContext({ viewport })
     // Runs in the page, where sessionStorage is the browser's.
     if (token !== null) await context.addInitScript(([key, value]) => (globalThis as any).sessionStorage.setItem(key, value), [tokenKey, token])
     const page = await context.newPage()
@@ -231,6 +231,31 @@ describe.skipIf(!hasChromium).each(drivers)("the inspector on %s", (driver) => {
     await page.locator('input[type="range"]').fill("1")
     expect(await page.locator(".step-state").textContent()).toBe(stateLabel(replayed.steps[0].state))
     await page.context().close()
+  })
+
+  it("leaves screenshots of a machine's view and an instance's view at 1440 × 900, the chart whole in each (CI artefacts)", async () => {
+    const viewport = { width: 1440, height: 900 }
+    for (const [hash, name] of [
+      ["/machines/order", `machine-order-${driver}`],
+      ["/instances/order/demo-order-declined", `instance-order-declined-${driver}`]
+    ] as const) {
+      const page = await open(hash, readToken, viewport)
+      await drawnStates(page)
+      if (hash.startsWith("/instances")) await page.locator("ol.timeline li").first().waitFor()
+      // The chart is fitted once laid out: every state box inside the viewport before the picture is taken.
+      await expect
+        .poll(() =>
+          page.locator("svg.chart g.state rect.state-box").evaluateAll((rects, size) =>
+            rects.every((rect) => {
+              const box = rect.getBoundingClientRect()
+              return box.left >= 0 && box.top >= 0 && box.right <= size.width && box.bottom <= size.height
+            }), viewport)
+        )
+        .toBe(true)
+      const shot = await saveScreenshot(page, name)
+      expect({ width: shot.width, height: shot.height }).toEqual(viewport)
+      await page.context().close()
+    }
   })
 
   it("a running instance moves on the page as it is driven over the API, without a reload", async () => {
