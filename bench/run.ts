@@ -36,7 +36,8 @@ const benchmarks: Record<string, () => Promise<BenchmarkModule>> = {
   engine: () => import("./engine.js"),
   http: () => import("./http.js"),
   testing: () => import("./testing.js"),
-  cli: () => import("./cli.js")
+  cli: () => import("./cli.js"),
+  growth: () => import("./growth.js")
 }
 
 const known = Object.keys(benchmarks).join(", ")

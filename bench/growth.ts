@@ -1,0 +1,205 @@
+/**
+ * `npm run bench -- growth [--sizes 0,1000000] [--driver postgres|pglite] [--sagas N] [--samples N] [--read-all-cap N] [--no-doctor]`
+ *
+ * Do the engine's costs stay flat as the log grows? On a database of its own
+ * (Postgres: a new database on DATABASE_URL's server, dropped at the end;
+ * PGlite: in memory), it runs the shipped workflows' demos through the engine
+ * once (bench/growth/seed.ts), then, for each size in turn, grows the log to
+ * exactly that many events by copying the seed's instances under new ids
+ * (bench/growth/fill.ts: 90 % finished, the running ones' timers pending;
+ * the load rate is a figure), and measures (bench/growth/measure.ts) single
+ * appends/s, sagas/s, `get`, `history`, `list`, the census per machine,
+ * `readAll` catch-up and `doctor` — each beside its value at the first size.
+ * Size 0 is the seed alone (a few hundred events).
+ */
+import { Effect, Layer, type Scope } from "effect"
+import { randomBytes } from "node:crypto"
+import { parseArgs } from "node:util"
+import postgres from "postgres"
+import { Database, layerPglite, layerPostgres, maskUrl } from "../src/log/index.js"
+import { growthApplication, growthDomains } from "./growth/app.js"
+import { fill, type FillResult, planFill, type Template } from "./growth/fill.js"
+import { listFilter, measure, type SizeFigures } from "./growth/measure.js"
+import { seed } from "./growth/seed.js"
+import { type BenchContext, type BenchOutput, formatTable } from "./support.js"
+
+export const description = "costs as the log grows: appends, sagas, get, history, list, census, readAll and doctor at each size, beside size 0"
+
+const schema = "orrery"
+const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
+
+/** What one size's database holds, read back after the fill. */
+export interface Contents {
+  readonly events: number
+  readonly instances: number
+  readonly finished: number
+  readonly timersPending: number
+  readonly timersDue: number
+}
+
+export interface SizeResult {
+  readonly size: number
+  /** The fill that grew the log to this size (null: nothing to add). */
+  readonly fill: FillResult | null
+  readonly contents: Contents
+  readonly figures: SizeFigures
+}
+
+const options = (args: ReadonlyArray<string>) => {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      sizes: { type: "string", default: "0,1000000" },
+      driver: { type: "string", default: "postgres" },
+      sagas: { type: "string", default: "1000" },
+      samples: { type: "string", default: "300" },
+      "read-all-cap": { type: "string", default: "10000000" },
+      "no-doctor": { type: "boolean", default: false }
+    }
+  })
+  const sizes = values.sizes.split(",").map(Number)
+  if (sizes.some((size) => !Number.isInteger(size) || size < 0)) throw new Error(`--sizes takes event counts, e.g. 0,1000000 (got ${values.sizes})`)
+  if (values.driver !== "postgres" && values.driver !== "pglite") throw new Error(`--driver is postgres or pglite (got ${values.driver})`)
+  return {
+    sizes: [...sizes].sort((a, b) => a - b),
+    driver: values.driver as "postgres" | "pglite",
+    sagas: Number(values.sagas),
+    samples: Number(values.samples),
+    readAllCap: Number(values["read-all-cap"]),
+    doctor: !values["no-doctor"]
+  }
+}
+
+/** A database of its own: a new Postgres database on the server, dropped when the scope closes; or PGlite in memory. */
+const database = (driver: "postgres" | "pglite"): Effect.Effect<{ readonly layer: Layer.Layer<Database, unknown>; readonly location: string }, never, Scope.Scope> =>
+  driver === "pglite"
+    ? Effect.succeed({ layer: layerPglite(), location: "pglite in memory" })
+    : Effect.acquireRelease(
+      Effect.promise(async () => {
+        const name = `orrery_growth_${randomBytes(4).toString("hex")}`
+        const admin = postgres(serverUrl, { max: 1, onnotice: () => {} })
+        await admin.unsafe(`create database ${name}`)
+        const url = new URL(serverUrl)
+        url.pathname = `/${name}`
+        return { admin, name, url: url.toString() }
+      }),
+      ({ admin, name }) =>
+        Effect.promise(async () => {
+          await admin.unsafe(`drop database if exists ${name} with (force)`)
+          await admin.end()
+        })
+    ).pipe(Effect.map(({ url }) => ({ layer: layerPostgres({ url, max: 16 }), location: maskUrl(url) })))
+
+const query = <Row>(text: string, params: ReadonlyArray<unknown> = []) =>
+  Effect.flatMap(Database, (db) => Effect.promise(() => db.query<Row>(text, params)))
+
+/** The seed's instances as the fill copies them. */
+const templates = query<{ stream: string; finished: boolean; events: number; linked: boolean }>(
+  `select workflow_type || '-' || instance_id as stream, status <> 'running' as finished, stream_version as events,
+     (parent is not null or children <> '{}'::jsonb) as linked
+   from ${schema}.instances order by 1`
+).pipe(Effect.map((rows): ReadonlyArray<Template> => rows))
+
+/** What the database holds now. */
+export const contents = query<Contents>(
+  `select (select count(*)::int from ${schema}.events) as events,
+     (select count(*)::int from ${schema}.instances) as instances,
+     (select count(*)::int from ${schema}.instances where status <> 'running') as finished,
+     (select count(*)::int from ${schema}.tasks where kind = 'timer' and due_at > now()) as "timersPending",
+     (select count(*)::int from ${schema}.tasks where kind = 'timer' and due_at <= now()) as "timersDue"`
+).pipe(Effect.map((rows) => rows[0]!))
+
+/** Each figure as one number, for the table and the ratios (latencies by their p99). */
+const flatten = (figures: SizeFigures): Record<string, number | null> => ({
+  "appends/s (8 writers)": figures.appendsPerSecond,
+  "sagas/s": figures.sagasPerSecond,
+  "get p50 ms": figures.getMs.p50,
+  "get p99 ms": figures.getMs.p99,
+  "history p50 ms": figures.historyMs.p50,
+  "history p99 ms": figures.historyMs.p99,
+  [`list ${listFilter.type}/${listFilter.status}/${listFilter.state} p50 ms`]: figures.listMs.p50,
+  [`list ${listFilter.type}/${listFilter.status}/${listFilter.state} p99 ms`]: figures.listMs.p99,
+  ...Object.fromEntries(Object.entries(figures.censusMs).map(([type, latency]) => [`census ${type} p99 ms`, latency.p99])),
+  "readAll events/s": figures.readAll?.eventsPerSecond ?? null,
+  "doctor s": figures.doctor?.seconds ?? null
+})
+
+/** Each figure at each size divided by its value at the first size. */
+const ratios = (results: ReadonlyArray<SizeResult>) => {
+  const base = flatten(results[0]!.figures)
+  return results.map((result) =>
+    Object.fromEntries(
+      Object.entries(flatten(result.figures)).map(([name, value]) => {
+        const at0 = base[name]
+        return [name, value === null || at0 === null || at0 === undefined || at0 === 0 ? null : Math.round((value / at0) * 100) / 100]
+      })
+    )
+  )
+}
+
+export const run = async (context: BenchContext): Promise<BenchOutput> => {
+  const opts = options(context.args)
+  const domains = await growthDomains()
+  const program = Effect.gen(function*() {
+    const { layer, location } = yield* database(opts.driver)
+    context.progress(`database: ${location}`)
+    const application = yield* Effect.promise(() => growthApplication(layer, true))
+    return yield* Effect.gen(function*() {
+      const db = yield* Database
+      context.progress("seed: the shipped workflows' demos, run through the engine")
+      yield* seed(domains)
+      const seedContents = yield* contents
+      const seedTemplates = yield* templates
+      context.progress(`seed: ${seedContents.events} events, ${seedContents.instances} instances`)
+      const results: Array<SizeResult> = []
+      let round = 1
+      for (const size of opts.sizes) {
+        const before = yield* contents
+        let filled: FillResult | null = null
+        if (size > before.events) {
+          const plan = planFill(seedTemplates, size - before.events)
+          context.progress(`size ${size}: adding ${plan.events} events`)
+          filled = yield* Effect.promise(() => fill(db, schema, seedTemplates, plan, round, context.progress))
+          round += plan.finishedRounds + 1
+          // As autovacuum would after a load: plans made on the grown tables' statistics.
+          yield* Effect.promise(() => db.exec(`analyze ${schema}.events; analyze ${schema}.instances; analyze ${schema}.tasks`))
+        }
+        const now = yield* contents
+        context.progress(`size ${size}: ${now.events} events, ${now.instances} instances (${now.finished} finished), ${now.timersPending} timers pending`)
+        const figures = yield* measure({
+          label: `s${size}`,
+          sagas: opts.sagas,
+          samples: opts.samples,
+          readAllCap: opts.readAllCap,
+          doctor: opts.doctor,
+          schema,
+          progress: context.progress
+        })
+        results.push({ size, fill: filled, contents: now, figures })
+      }
+      return { location, seed: seedContents, results }
+    }).pipe(Effect.provide(application))
+  })
+  const { location, seed: seedContents, results } = await Effect.runPromise(Effect.scoped(program).pipe(Effect.orDie), { signal: context.signal })
+  const relative = ratios(results)
+  const names = Object.keys(flatten(results[0]!.figures))
+  const table = [
+    formatTable(
+      ["figure", ...results.map((r) => `${r.size.toLocaleString("en-US")} events`), ...results.slice(1).map((r) => `÷ size ${results[0]!.size}`)],
+      names.map((name) => [
+        name,
+        ...results.map((r) => flatten(r.figures)[name] ?? "-"),
+        ...relative.slice(1).map((ratio) => ratio[name] ?? "-")
+      ])
+    ),
+    "",
+    ...results.filter((r) => r.fill !== null).map((r) =>
+      `fill to ${r.size.toLocaleString("en-US")}: ${r.fill!.events.toLocaleString("en-US")} events in ${r.fill!.seconds} s (${r.fill!.eventsPerSecond.toLocaleString("en-US")} events/s); holds ${r.contents.instances.toLocaleString("en-US")} instances, ${r.contents.finished.toLocaleString("en-US")} finished, ${r.contents.timersPending.toLocaleString("en-US")} timers pending`
+    )
+  ].join("\n")
+  return {
+    environment: { driver: opts.driver, database: location, options: opts },
+    results: { seed: seedContents, sizes: results, ratios: relative.map((ratio, i) => ({ size: results[i]!.size, ...ratio })) },
+    table
+  }
+}

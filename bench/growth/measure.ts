@@ -1,0 +1,186 @@
+/**
+ * What the growth benchmark measures at one size, on the application's own
+ * services: single appends/s (8 writers), completed three-step sagas/s (worker
+ * in this process), `get` and `history` of random instances, `list` by type,
+ * status and state, the census of each machine, `readAll` catching up from the
+ * start, and (unless skipped) `doctor`. Latencies are of calls made one after
+ * another, so that they are the calls' own and not queueing.
+ */
+import { Effect } from "effect"
+import { checkup } from "../../src/engine/checkup.js"
+import { Engine, WorkflowRegistry } from "../../src/engine/index.js"
+import { EventReceived } from "../../src/engine/records.js"
+import { Database, EventLog, LogCursor } from "../../src/log/index.js"
+import { load } from "../support.js"
+
+export interface Latency {
+  readonly calls: number
+  readonly p50: number
+  readonly p99: number
+}
+
+export interface SizeFigures {
+  readonly appendsPerSecond: number
+  readonly sagasPerSecond: number
+  readonly getMs: Latency
+  readonly historyMs: Latency
+  readonly listMs: Latency & { readonly filter: { readonly type: string; readonly status: string; readonly state: string }; readonly found: number }
+  /** Per machine type. */
+  readonly censusMs: Readonly<Record<string, Latency>>
+  /** Null when a transaction open elsewhere on the server held the log's reads back (see `catchUp`). */
+  readonly readAll: { readonly events: number; readonly seconds: number; readonly eventsPerSecond: number } | null
+  /** How long `doctor` took and how many problems it found (every copy's hash chain must verify); null when skipped. */
+  readonly doctor: { readonly seconds: number; readonly problems: number } | null
+}
+
+export interface MeasureOptions {
+  /** Tells this size's appended streams and sagas from another's. */
+  readonly label: string
+  readonly sagas: number
+  readonly samples: number
+  /** Stop the readAll catch-up after this many events (the rate is what counts). */
+  readonly readAllCap: number
+  readonly doctor: boolean
+  readonly schema: string
+  readonly progress: (line: string) => void
+}
+
+const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits
+
+/** The filter `list` is measured with: the seed's open cart is a running instance in a state many share. */
+export const listFilter = { type: "cart", status: "running", state: "open" } as const
+
+/** Times `call` `times` times, one after another. */
+const timed = <E, R>(times: number, call: (i: number) => Effect.Effect<unknown, E, R>) =>
+  Effect.gen(function*() {
+    const ms: Array<number> = []
+    for (let i = 0; i < times; i++) {
+      const before = performance.now()
+      yield* call(i)
+      ms.push(performance.now() - before)
+    }
+    ms.sort((a, b) => a - b)
+    const at = (p: number) => round(ms[Math.min(ms.length - 1, Math.floor((ms.length * p) / 100))] ?? 0)
+    return { calls: times, p50: at(50), p99: at(99) } satisfies Latency
+  })
+
+const query = <Row>(text: string, params: ReadonlyArray<unknown> = []) =>
+  Effect.flatMap(Database, (db) => Effect.promise(() => db.query<Row>(text, params)))
+
+/** Appends one event at a time with 8 writers for 5 s (after 1 s of warm-up): appends/s. */
+const appends = (label: string) =>
+  Effect.gen(function*() {
+    const log = yield* EventLog
+    const versions = new Map<string, number>()
+    const result = yield* load({ writers: 8, warmupMs: 1_000, durationMs: 5_000 }, (writer) => {
+      const stream = `growth-${label}-${writer}-${Math.floor(Math.random() * 125)}`
+      const version = versions.get(stream) ?? 0
+      versions.set(stream, version + 1)
+      return log.append(stream, version, [EventReceived.make({ event: { type: "TICK", n: version } }, { metadata: { kind: "input" } })]).pipe(Effect.asVoid, Effect.orDie)
+    })
+    return result.operationsPerSecond
+  })
+
+/** Starts `count` three-step sagas (32 at a time) and waits until all are done: completed sagas/s. */
+const sagas = (label: string, count: number, schema: string) =>
+  Effect.gen(function*() {
+    const engine = yield* Engine
+    const started = performance.now()
+    yield* Effect.forEach(Array.from({ length: count }, (_, i) => i), (i) => engine.start("three-step", { n: i }, { id: `${label}-${i}` }).pipe(Effect.orDie), {
+      concurrency: 32,
+      discard: true
+    })
+    while (true) {
+      const [row] = yield* query<{ n: number }>(
+        `select count(*)::int as n from ${schema}.instances where workflow_type = 'three-step' and starts_with(instance_id, $1) and status = 'done'`,
+        [`${label}-`]
+      )
+      if (row!.n >= count) break
+      yield* Effect.sleep("20 millis")
+    }
+    return Math.round(count / ((performance.now() - started) / 1000))
+  })
+
+/**
+ * Reads the whole log from the start, 1,000 events a page, up to `cap` events: events/s. Null when
+ * nothing can be read: a transaction open anywhere on the server (any database) holds back every
+ * gap-safe read of the log until it ends, and the figure would be the wait.
+ */
+const catchUp = (cap: number, schema: string) =>
+  Effect.gen(function*() {
+    const log = yield* EventLog
+    const [held] = yield* query<{ held: boolean }>(
+      `select exists (select 1 from ${schema}.events where transaction_id >= pg_snapshot_xmin(pg_current_snapshot())) as held`
+    )
+    if (held!.held) return null
+    const started = performance.now()
+    let after = LogCursor.start
+    let events = 0
+    while (events < cap) {
+      const page = yield* log.readAll({ after, limit: 1_000 })
+      const read = page.events.length + page.broken.length
+      if (read === 0) break
+      events += read
+      after = page.next
+    }
+    const seconds = (performance.now() - started) / 1000
+    return { events, seconds: round(seconds), eventsPerSecond: Math.round(events / seconds) }
+  })
+
+/**
+ * Every figure at the log's present size.
+ *
+ * @example
+ * const figures = yield* measure({ label: "s0", sagas: 1_000, samples: 300, readAllCap: 1_000_000, doctor: true, schema, progress })
+ */
+export const measure = (options: MeasureOptions) =>
+  Effect.gen(function*() {
+    const engine = yield* Engine
+    const registry = yield* WorkflowRegistry
+    const { label, progress, schema } = options
+    progress(`${label}: appends, 8 writers`)
+    const appendsPerSecond = yield* appends(label)
+    progress(`${label}: ${options.sagas} three-step sagas`)
+    const sagasPerSecond = yield* sagas(label, options.sagas, schema)
+    const sample = yield* query<{ workflow_type: string; instance_id: string }>(
+      `select workflow_type, instance_id from ${schema}.instances where workflow_type <> 'three-step' order by random() limit $1`,
+      [options.samples]
+    )
+    progress(`${label}: get and history of ${sample.length} instances`)
+    // Warm: the first calls of a kind prepare their statements.
+    for (const row of sample.slice(-5)) yield* engine.history(row.workflow_type, row.instance_id).pipe(Effect.orDie)
+    const getMs = yield* timed(sample.length, (i) => engine.get(sample[i]!.workflow_type, sample[i]!.instance_id).pipe(Effect.orDie))
+    const historyMs = yield* timed(sample.length, (i) => engine.history(sample[i]!.workflow_type, sample[i]!.instance_id).pipe(Effect.orDie))
+    progress(`${label}: list and census`)
+    let found = 0
+    const listed = yield* timed(options.samples, () =>
+      engine.list({ ...listFilter, limit: 50 }).pipe(
+        Effect.tap((page) => Effect.sync(() => (found = page.items.length))),
+        Effect.orDie
+      ))
+    const censusMs: Record<string, Latency> = {}
+    for (const type of [...new Set(registry.all.map((definition) => definition.type))].sort()) {
+      censusMs[type] = yield* timed(Math.max(10, Math.floor(options.samples / 10)), () => engine.census(type).pipe(Effect.orDie))
+    }
+    progress(`${label}: readAll from the start`)
+    const readAll = yield* catchUp(options.readAllCap, schema)
+    if (readAll === null) progress(`${label}: readAll skipped: a transaction open on the server holds back the log's gap-safe reads`)
+    let doctor: SizeFigures["doctor"] = null
+    if (options.doctor) {
+      progress(`${label}: doctor`)
+      const before = performance.now()
+      const report = yield* checkup().pipe(Effect.orDie)
+      doctor = { seconds: round((performance.now() - before) / 1000), problems: report.problems }
+      if (report.problems > 0) progress(`${label}: doctor found ${report.problems} problem(s): ${report.checks.filter((c) => c.level === "fail").map((c) => c.message).join("; ")}`)
+    }
+    return {
+      appendsPerSecond,
+      sagasPerSecond,
+      getMs,
+      historyMs,
+      listMs: { ...listed, filter: listFilter, found },
+      censusMs,
+      readAll,
+      doctor
+    } satisfies SizeFigures
+  })
