@@ -8,13 +8,13 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import { createServer } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Browser, type Page, chromium } from "playwright-core"
 import postgres from "postgres"
 import { settings } from "../../src/config.js"
+import { freePort } from "../support/cli-process.js"
 import { type Driver, postgresUrl } from "../support/drivers.js"
 
 export const chromiumPath = "/usr/bin/chromium"
@@ -30,16 +30,6 @@ export const operateToken = "inspector-operate-token-012345"
 export const bulkTokens = Array.from({ length: 6 }, (_, n) => `inspector-bulk-token-${n}-0123456789`)
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
 
 export interface RunningApp {
   readonly url: string
