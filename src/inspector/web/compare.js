@@ -97,7 +97,8 @@ export const comparisonPanel = (type, comparison) => {
   const list = (name, title, items) =>
     h("div", { class: `changes ${name}` }, h("h3", {}, title, " ", h("span", { class: "n" }, String(items.length))), items.length === 0 ? h("p", { class: "empty" }, "none") : h("ul", {}, items))
   const strandedIn = (/** @type {string} */ path) => stranded.find((row) => row.state === path) ?? { state: path, count: 0, instances: [] }
-  const stuck = stranded.reduce((sum, row) => sum + row.count, 0)
+  // A removed state's inner states are removed too: count each instance once, in the outermost removed state it stands in.
+  const stuck = stranded.filter((row) => !stranded.some((outer) => row.state.startsWith(`${outer.state}.`))).reduce((sum, row) => sum + row.count, 0)
   return h(
     "section",
     { class: "comparison", "data-from": from, "data-to": to },
