@@ -72,6 +72,7 @@ export const machineView = (main, { type = "" }, query) => {
   // The version shown and the one it is compared with live in the address too (?version=2&compare=1).
   const comparePicker = /** @type {HTMLSelectElement} */ (h("select", { name: "compare", "aria-label": "compare with" }))
   const comparisonBox = h("div", { class: "comparison-box" })
+  const compareLabel = h("label", { hidden: true }, "compare with ", comparePicker)
   /** @type {number | undefined} */
   let compared = Number(query.get("compare")) || undefined
   const statusPicker = /** @type {HTMLSelectElement} */ (
@@ -84,7 +85,7 @@ export const machineView = (main, { type = "" }, query) => {
   fill(
     main,
     h("h1", {}, type, " ", h("small", {}, "statechart")),
-    h("div", { class: "toolbar" }, h("label", {}, "version ", versionPicker), h("label", {}, "compare with ", comparePicker)),
+    h("div", { class: "toolbar" }, h("label", {}, "version ", versionPicker), compareLabel),
     chartBox,
     comparisonBox,
     h("h2", {}, "Instances ", summary),
@@ -270,6 +271,8 @@ export const machineView = (main, { type = "" }, query) => {
           ...found.versions.filter((/** @type {any} */ v) => v.version !== shown).map((/** @type {any} */ v) => h("option", { value: v.version, selected: v.version === compared }, `v${v.version}`))
         )
       pickCompared()
+      // One version has nothing to be compared with.
+      compareLabel.hidden = found.versions.length < 2
       // Every state of every version, the newest's first: a state an older version had may still hold instances.
       const paths = [...new Set([...found.versions].reverse().flatMap((/** @type {any} */ v) => [...statePaths(v).values()]))]
       if (filters.state !== "" && !paths.includes(filters.state)) paths.push(filters.state)
