@@ -67,6 +67,7 @@ describe.each(drivers)("machine version comparison on %s", (driver) => {
     expect(paths(json.states.added)).toEqual(gateChanges.added)
     expect(paths(json.states.removed)).toEqual(gateChanges.removed)
     expect(json.states.removed.find((state: any) => state.path === "locked.latched")).toEqual({ path: "locked.latched", id: "gate.locked.latched", parent: "gate.locked", kind: "atomic" })
+    expect(json.states.removed.find((state: any) => state.path === "jammed")).toMatchObject({ parent: "gate", kind: "compound" })
 
     // The same as the two versions' own graphs say, state by state.
     const graph = (await reader()("GET", "/machines/gate")).json
@@ -85,9 +86,10 @@ describe.each(drivers)("machine version comparison on %s", (driver) => {
     ])
     expect(json.transitions.added.find((edge: any) => edge.event === "OPENED")).toMatchObject({ sourceId: "gate.opening", targetIds: ["gate.open"], trigger: "event", guard: null })
 
-    // Running on version 1 in a removed state: two jammed (the cancelled one is not running), one latched.
+    // Running on version 1 in a removed state: two jammed, so stuck inside it (the cancelled one is not running), one latched.
     expect(json.stranded.map((row: any) => ({ ...row, instances: [...row.instances].sort() }))).toEqual([
       { state: "jammed", count: 2, instances: ["g-jam1", "g-jam2"] },
+      { state: "jammed.stuck", count: 2, instances: ["g-jam1", "g-jam2"] },
       { state: "locked.latched", count: 1, instances: ["g-latched"] }
     ])
     const jammed = (await reader()("GET", "/workflows?type=gate&state=jammed&status=running")).json.items

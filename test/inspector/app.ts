@@ -40,8 +40,8 @@ export interface RunningApp {
   readonly stop: () => Promise<void>
 }
 
-/** configFile: the project to serve instead of the repository's orrery.config.ts. */
-export const startApp = async (driver: Driver, options: { readonly configFile?: string } = {}): Promise<RunningApp> => {
+/** configFile: the project to serve instead of the repository's orrery.config.ts; env: settings over the suite's own (a data folder written before). */
+export const startApp = async (driver: Driver, options: { readonly configFile?: string; readonly env?: Readonly<Record<string, string>> } = {}): Promise<RunningApp> => {
   const port = await freePort()
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), "orrery-inspector-"))
   const database = `orrery_inspector_${randomBytes(6).toString("hex")}`
@@ -57,7 +57,8 @@ export const startApp = async (driver: Driver, options: { readonly configFile?: 
     // Long enough that a cart a test drives is never abandoned under it on a busy machine.
     ORRERY_CART_INACTIVITY: "60s",
     LOG_LEVEL: "warn",
-    ...(options.configFile === undefined ? {} : { ORRERY_CONFIG: options.configFile })
+    ...(options.configFile === undefined ? {} : { ORRERY_CONFIG: options.configFile }),
+    ...options.env
   })
   if (admin !== undefined) {
     await admin.unsafe(`create database ${database}`)

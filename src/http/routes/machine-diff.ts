@@ -58,7 +58,10 @@ export const statePathsOf = (graph: Pick<MachineVersionGraph, "states">): Readon
   return paths
 }
 
-const transitionChanges = (graph: MachineVersionGraph): Map<string, TransitionChange> => {
+/** What the comparison reads of a version's graph. */
+type Graph = Pick<MachineVersionGraph, "machineId" | "states" | "transitions">
+
+const transitionChanges = (graph: Graph): Map<string, TransitionChange> => {
   const paths = statePathsOf(graph)
   const pathOf = (id: string) => paths.get(id) ?? id
   // `after`, `done` and `error` events name state ids (`xstate.after.1000.gate.open`): read them as paths too.
@@ -90,8 +93,8 @@ const onlyIn = <A>(mine: ReadonlyMap<string, A>, theirs: ReadonlyMap<string, unk
  * const diff = diffVersions(versionGraph(gateV1), versionGraph(gateV2))
  * diff.states.removed.map((state) => state.path) // ["jammed", "locked.latched"]
  */
-export const diffVersions = (from: MachineVersionGraph, to: MachineVersionGraph): VersionDiff => {
-  const statesOf = (graph: MachineVersionGraph) => {
+export const diffVersions = (from: Graph, to: Graph): VersionDiff => {
+  const statesOf = (graph: Graph) => {
     const paths = statePathsOf(graph)
     return new Map(
       graph.states

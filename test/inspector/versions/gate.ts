@@ -34,7 +34,7 @@ const v1 = setup({ types: {} as { events: GateEvent } }).createMachine({
   states: {
     closed: { on: { OPEN: "open", LOCK: "locked", RETIRE: "retired" } },
     open: { on: { CLOSE: "closed", JAM: "jammed" } },
-    jammed: { on: { FIX: "closed" } },
+    jammed: { initial: "stuck", on: { FIX: "closed" }, states: { stuck: {} } },
     locked: {
       initial: "bolted",
       on: { UNLOCK: "closed" },
@@ -81,5 +81,5 @@ export const gateV2 = defineWorkflow({
 /** What the comparison of version 1 with version 2 must find, by state key path. */
 export const gateChanges = {
   added: ["locked.alarmed", "opening"],
-  removed: ["jammed", "locked.latched"]
+  removed: ["jammed", "jammed.stuck", "locked.latched"]
 }
