@@ -7,7 +7,7 @@
 
 import { getJson, segment, withQuery } from "./api.js"
 import { h } from "./dom.js"
-import { statePaths } from "./views/machine.js"
+import { statePaths } from "./statechart.js"
 
 /** @typedef {{ path: string, id: string, parent: string | null, kind: string }} StateChange */
 /** @typedef {{ source: string, event: string, trigger: string, guard: string | null, targets: string[], sourceId: string, targetIds: string[] }} TransitionChange */

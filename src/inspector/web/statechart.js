@@ -286,6 +286,25 @@ export const layOut = async (graph, elk) => {
 }
 
 /**
+ * Every state of a version as its path of keys from the top (`payment.authorizing`, what
+ * GET /workflows?state= takes), in the graph's order, by state id.
+ * @param {any} version a version's graph
+ * @returns {Map<string, string>}
+ */
+export const statePaths = (version) => {
+  /** @type {Map<string, any>} */
+  const byId = new Map(version.states.map((/** @type {any} */ state) => [state.id, state]))
+  /** @type {Map<string, string>} */
+  const paths = new Map()
+  for (const state of version.states) {
+    const keys = []
+    for (let at = state; at !== undefined && at.parent !== null; at = byId.get(at.parent)) keys.unshift(at.key)
+    if (keys.length > 0) paths.set(state.id, keys.join("."))
+  }
+  return paths
+}
+
+/**
  * The states a state value makes active, as state ids: `{a: "b"}` → `a` and `a.b` (the
  * machine itself, always active, is left out).
  * @param {MachineGraph} graph @param {unknown} value @returns {Set<string>}

@@ -9,7 +9,7 @@ import { clock, fill, h, stateLabel } from "../dom.js"
 import { report } from "../notice.js"
 import { chartViewer } from "../chart-view.js"
 import { comparedGraph, comparisonPanel, loadComparison, markChanges, withStranded } from "../compare.js"
-import { activeStates, drawChart } from "../statechart.js"
+import { activeStates, drawChart, statePaths } from "../statechart.js"
 import { every, isNotFound, layoutOf, machineOf, notFound, showError, statusBadge, table } from "./shared.js"
 
 /**
@@ -32,25 +32,6 @@ export const countsByState = (version, rows) => {
   return new Map(
     [...tally].map(([id, entry]) => [id, { total: entry.total, detail: Object.entries(entry.byStatus).map(([status, n]) => `${n} ${status}`).join(", ") }])
   )
-}
-
-/**
- * Every state of a version as its path of keys from the top (`payment.authorizing`, what
- * GET /workflows?state= takes), in the graph's order, by state id.
- * @param {any} version a version's graph
- * @returns {Map<string, string>}
- */
-export const statePaths = (version) => {
-  /** @type {Map<string, any>} */
-  const byId = new Map(version.states.map((/** @type {any} */ state) => [state.id, state]))
-  /** @type {Map<string, string>} */
-  const paths = new Map()
-  for (const state of version.states) {
-    const keys = []
-    for (let at = state; at !== undefined && at.parent !== null; at = byId.get(at.parent)) keys.unshift(at.key)
-    if (keys.length > 0) paths.set(state.id, keys.join("."))
-  }
-  return paths
 }
 
 const statuses = ["running", "done", "failed", "cancelled"]
