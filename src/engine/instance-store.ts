@@ -258,8 +258,13 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
     Effect.map((rows) => rows.map((row): WorkerView => ({ id: row.id, startedAt: row.started_at, lastSeen: row.last_seen, up: row.up, counts: row.counts })))
   )
 
+  /** Moves the census's pending changes into its counts, so that they stay few (a worker's beat calls it too). */
+  const foldCounts = fromDriver(db, () => db.query(sql.foldCounts)).pipe(Effect.asVoid)
+
   const census = (workflowType: string) =>
-    fromDriver(db, () => db.query<{ machine_version: number; status: InstanceStatus; state: unknown; count: number }>(sql.census, [workflowType])).pipe(
+    foldCounts.pipe(
+      Effect.andThen(fromDriver(db, () => db.query<{ machine_version: number; status: InstanceStatus; state: unknown; count: number }>(sql.census, [workflowType])))
+    ).pipe(
       Effect.map((rows) => rows.map((row): StateCount => ({ machineVersion: row.machine_version, status: row.status, state: row.state, count: row.count })))
     )
 
@@ -301,6 +306,7 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
     list,
     taskCounts,
     workers,
+    foldCounts,
     census,
     pending
   }

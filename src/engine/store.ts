@@ -196,6 +196,95 @@ export const engineMigrations: ReadonlyArray<Migration> = [
       alter table ${s}.instances add column corrupted jsonb;
       ${recordStepFunction(s)}
     `
+  },
+  {
+    component: "engine",
+    version: 5,
+    name: "census counters",
+    // The census from counts per (type, version, status, state) instead of grouping every instance.
+    // A step does not touch a shared counter row (steps of one type would queue on it): a trigger
+    // appends the change (-1 old key, +1 new key) to a change table, and fold_instance_counts()
+    // moves the changes into the counts (from a worker's beat and before a census). A census sums
+    // the counts and the changes not folded yet, so it is exact whenever the fold last ran.
+    sql: (s) => `
+      create table ${s}.instance_counts (
+        workflow_type text not null,
+        machine_version integer not null,
+        status text not null,
+        state jsonb not null,
+        count bigint not null,
+        primary key (workflow_type, machine_version, status, state)
+      );
+      create table ${s}.instance_count_changes (
+        workflow_type text not null,
+        machine_version integer not null,
+        status text not null,
+        state jsonb not null,
+        delta integer not null
+      );
+
+      create function ${s}.count_instance_change() returns trigger language plpgsql as $fn$
+      begin
+        if tg_op = 'INSERT' then
+          insert into ${s}.instance_count_changes values (new.workflow_type, new.machine_version, new.status, new.state, 1);
+        elsif tg_op = 'DELETE' then
+          insert into ${s}.instance_count_changes values (old.workflow_type, old.machine_version, old.status, old.state, -1);
+        else
+          insert into ${s}.instance_count_changes values
+            (old.workflow_type, old.machine_version, old.status, old.state, -1),
+            (new.workflow_type, new.machine_version, new.status, new.state, 1);
+        end if;
+        return null;
+      end
+      $fn$;
+      create trigger instances_counted after insert or delete on ${s}.instances
+        for each row execute function ${s}.count_instance_change();
+      -- Most steps keep the state and status (a context change): those write no change row.
+      create trigger instances_recounted after update of workflow_type, machine_version, status, state on ${s}.instances
+        for each row when (old.status is distinct from new.status or old.state is distinct from new.state
+          or old.machine_version is distinct from new.machine_version or old.workflow_type is distinct from new.workflow_type)
+        execute function ${s}.count_instance_change();
+
+      -- A truncate fires no row trigger: it empties the counts with the instances.
+      create function ${s}.clear_instance_counts() returns trigger language plpgsql as $fn$
+      begin
+        delete from ${s}.instance_counts;
+        delete from ${s}.instance_count_changes;
+        return null;
+      end
+      $fn$;
+      create trigger instances_cleared after truncate on ${s}.instances
+        for each statement execute function ${s}.clear_instance_counts();
+
+      -- Folds the changes into the counts; answers how many keys moved. One fold at a time (the
+      -- others return 0 at once, their changes being folded already or by the next call).
+      create function ${s}.fold_instance_counts() returns integer language plpgsql as $fn$
+      declare
+        v_folded integer;
+      begin
+        if not pg_try_advisory_xact_lock(hashtext('orrery.fold_instance_counts.${s}')) then return 0; end if;
+        with taken as (
+          delete from ${s}.instance_count_changes returning workflow_type, machine_version, status, state, delta
+        ), summed as (
+          select workflow_type, machine_version, status, state, sum(delta) as delta from taken
+          group by workflow_type, machine_version, status, state having sum(delta) <> 0
+        )
+        insert into ${s}.instance_counts as c (workflow_type, machine_version, status, state, count)
+        select workflow_type, machine_version, status, state, delta from summed
+        order by workflow_type, machine_version, status, state
+        on conflict (workflow_type, machine_version, status, state) do update set count = c.count + excluded.count;
+        get diagnostics v_folded = row_count;
+        if v_folded > 0 then delete from ${s}.instance_counts where count = 0; end if;
+        return v_folded;
+      end
+      $fn$;
+
+      -- The instances there already. The triggers above hold a lock that keeps writers out until
+      -- this transaction commits, so none is counted twice or missed.
+      insert into ${s}.instance_counts (workflow_type, machine_version, status, state, count)
+      select workflow_type, machine_version, status, state, count(*) from ${s}.instances
+      group by workflow_type, machine_version, status, state;
+    `
   }
 ]
 
@@ -362,9 +451,17 @@ export const engineStatements = (s: string) => ({
   /** Clears the mark once an operator has repaired the history and it reads back whole. */
   clearCorrupted: `update ${s}.instances set corrupted = null where workflow_type = $1 and instance_id = $2`,
 
+  /** Folds the census's pending changes into its counts (see migration 5); answers how many keys moved. */
+  foldCounts: `select ${s}.fold_instance_counts() as folded`,
+
+  /** The counts with the changes not folded yet: exact as of this statement, however long ago the fold ran. */
   census: `
-    select machine_version, status, state, count(*)::int as count from ${s}.instances
-    where workflow_type = $1 group by machine_version, status, state order by machine_version, status`,
+    select machine_version, status, state, sum(count)::int as count from (
+      select machine_version, status, state, count from ${s}.instance_counts where workflow_type = $1
+      union all
+      select machine_version, status, state, delta from ${s}.instance_count_changes where workflow_type = $1
+    ) counted
+    group by machine_version, status, state having sum(count) > 0 order by machine_version, status, state`,
 
   /** A lease that ran out is no lease (its worker died or let go): judged by the database's clock, like claims. */
   pendingTasks: `
