@@ -7,9 +7,9 @@
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { Engine } from "../../src/engine/index.js"
-import { engineMigrations, engineStatements } from "../../src/engine/store.js"
+import { engineMigrations, engineStatements, listStatement } from "../../src/engine/store.js"
 import { Database, type DatabaseShape, type Queryable, logMigrations, migrate } from "../../src/log/index.js"
-import { ticketWorkflow } from "../inspector/project/ticket.js"
+import { ticketPaths, ticketWorkflow } from "../inspector/project/ticket.js"
 import { databaseLayer, drivers, freshSchema } from "../support/drivers.js"
 import { withOrrery } from "../support/engine.js"
 import { tallyWorkflow } from "./fixtures.js"
@@ -96,6 +96,92 @@ describe.each(drivers)("census and indexes on %s", (driver) => {
     }))
   })
 
+  it("lists by a state at any depth: the state paths of nested and parallel states, and the filter on them", async () => {
+    const schema = freshSchema()
+    await withOrrery(driver, { schema, workflows: [ticketWorkflow], worker: false }, Effect.gen(function*() {
+      const engine = yield* Engine
+      const db = yield* Database
+      for (const [name, events] of Object.entries(ticketPaths)) {
+        yield* engine.start("ticket", {}, { id: name })
+        for (const type of events) yield* engine.send("ticket", name, { type })
+      }
+      const paths = yield* Effect.promise(() =>
+        db.query<{ instance_id: string; state_paths: Array<string> }>(`select instance_id, state_paths from ${schema}.instances order by instance_id`)
+      )
+      expect(Object.fromEntries(paths.map((row) => [row.instance_id, [...row.state_paths].sort()]))).toEqual({
+        closed: ["closed"],
+        codeApproved: ["review", "review.code", "review.code.approved", "review.docs", "review.docs.pending"],
+        paused: ["open", "open.assigned", "open.assigned.paused"],
+        reviewing: ["review", "review.code", "review.code.pending", "review.docs", "review.docs.pending"],
+        triage: ["open", "open.triage"],
+        working: ["open", "open.assigned", "open.assigned.working"]
+      })
+      const ids = (state: string, status?: "running" | "done") =>
+        engine.list({ type: "ticket", state, ...(status === undefined ? {} : { status }) }).pipe(Effect.map((page) => page.items.map((item) => item.id).sort()))
+      expect(yield* ids("open")).toEqual(["paused", "triage", "working"])
+      expect(yield* ids("open.assigned")).toEqual(["paused", "working"])
+      expect(yield* ids("review.docs.pending")).toEqual(["codeApproved", "reviewing"])
+      expect(yield* ids("review.code.approved", "running")).toEqual(["codeApproved"])
+      expect(yield* ids("closed", "done")).toEqual(["closed"])
+      expect(yield* ids("closed", "running")).toEqual([])
+      expect(yield* ids("assigned")).toEqual([])
+      // Pages by the cursor through the type's index, newest first, none twice.
+      const seen: Array<string> = []
+      let cursor: string | undefined
+      do {
+        const page = yield* engine.list({ type: "ticket", limit: 4, ...(cursor === undefined ? {} : { cursor }) })
+        seen.push(...page.items.map((item) => item.id))
+        cursor = page.nextCursor ?? undefined
+      } while (cursor !== undefined)
+      expect([...seen].sort()).toEqual(Object.keys(ticketPaths).sort())
+      expect(seen).toHaveLength(Object.keys(ticketPaths).length)
+    }))
+  })
+
+  it("lists by type, status and nested state plan on their indexes", async () => {
+    const schema = freshSchema()
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const db = yield* Database
+      yield* Effect.promise(() => migrate(db, schema, [...logMigrations, ...engineMigrations]))
+      // Enough rows of three types for the planner to tell a selective filter from a broad one.
+      yield* Effect.promise(() =>
+        db.query(
+          `insert into ${schema}.instances (workflow_type, instance_id, machine_version, status, state, snapshot, stream_version, inputs, created_at)
+           select case when n % 50 = 0 then 'ticket' else (array['door', 'tally'])[1 + n % 2] end, 'i-' || n, 1,
+             case when n % 100 = 0 then 'running' else 'done' end,
+             case when n % 150 = 0 then '{"review": {"code": "approved", "docs": "pending"}}'::jsonb else '"closed"'::jsonb end,
+             '{}'::jsonb, 1, 1, now() - n * interval '1 second'
+           from generate_series(1, 6000) n`
+        )
+      )
+      yield* Effect.promise(() => db.query(`analyze ${schema}.instances`))
+      const plan = (query: Partial<Parameters<typeof listStatement>[1]>) => {
+        const { text, params } = listStatement(schema, {
+          type: null, status: null, statePath: null, updatedBefore: null, id: null, idPrefix: null, after: null, limit: 51, ...query
+        })
+        return Effect.promise(() => planOf(db, text, params))
+      }
+      expect(yield* plan({ statePath: ["review", "code"] })).toContain("instances_state_paths")
+      expect(yield* plan({ type: "ticket", status: "running", statePath: ["review", "code", "approved"] })).toMatch(/instances_state_paths|instances_by_status/)
+      expect(yield* plan({ type: "ticket", status: "running" })).toContain("instances_by_status")
+      expect(yield* plan({ type: "ticket" })).toContain("instances_by_type")
+      expect(yield* plan({ type: "ticket", after: [new Date(Date.now() - 3_000_000).toISOString(), "ticket", "i-3000"] })).toContain("instances_by_type")
+      // And they answer what a scan of every row answers.
+      const listed = yield* Effect.promise(() => {
+        const { text, params } = listStatement(schema, {
+          type: "ticket", status: "running", statePath: ["review", "docs"], updatedBefore: null, id: null, idPrefix: null, after: null, limit: 500
+        })
+        return db.query<{ instance_id: string }>(text, params)
+      })
+      const scanned = yield* Effect.promise(() =>
+        db.query<{ instance_id: string }>(`select instance_id from ${schema}.instances where workflow_type = 'ticket' and status = 'running'
+          and state ? 'review' order by created_at desc`)
+      )
+      expect(listed.map((row) => row.instance_id)).toEqual(scanned.map((row) => row.instance_id))
+      expect(listed.length).toBeGreaterThan(0)
+    }).pipe(Effect.provide(databaseLayer(driver, schema)))))
+  })
+
   it("the migration over a database of the previous version keeps its rows and backfills the counts", async () => {
     const schema = freshSchema()
     const previous = engineMigrations.filter((migration) => migration.version <= 4)
@@ -123,6 +209,14 @@ describe.each(drivers)("census and indexes on %s", (driver) => {
       )
       expect(counts).toEqual(before)
       expect(before.map((row) => row.count)).toEqual([10, 10, 10])
+      // The rows there before have their state paths.
+      const paths = yield* Effect.promise(() =>
+        db.query<{ state_paths: Array<string>; count: number }>(`select state_paths, count(*)::int as count from ${schema}.instances
+          group by state_paths order by count(*), state_paths::text`)
+      )
+      expect(paths.map((row) => [[...row.state_paths].sort(), row.count])).toEqual(
+        expect.arrayContaining([[["closed"], 10], [["open", "open.triage"], 10], [["review", "review.code", "review.code.pending", "review.docs", "review.docs.approved"], 10]])
+      )
     }).pipe(Effect.provide(databaseLayer(driver, schema)))))
   })
 })
