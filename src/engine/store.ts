@@ -318,6 +318,19 @@ export const engineMigrations: ReadonlyArray<Migration> = [
       create index instances_by_type on ${s}.instances (workflow_type, created_at desc, instance_id desc);
       create index instances_by_status on ${s}.instances (workflow_type, status, created_at desc, instance_id desc);
     `
+  },
+  {
+    component: "engine",
+    version: 7,
+    name: "claimable tasks",
+    // Claims look for unleased tasks by due time, and for leases run out: one partial index each, so
+    // that the leased tasks (every activity in flight) stay out of the claim's index and a lease's
+    // heartbeat never touches it. Timers far ahead sit at its end, past where a claim stops reading.
+    sql: (s) => `
+      drop index ${s}.tasks_due;
+      create index tasks_claimable on ${s}.tasks (due_at) where locked_until is null;
+      create index tasks_leased on ${s}.tasks (locked_until) where locked_until is not null;
+    `
   }
 ]
 
@@ -375,13 +388,23 @@ export interface ParentLink {
 
 const taskColumns = "t.id, t.kind, t.stream_id, t.workflow_type, t.instance_id, t.key, t.payload, t.due_at, t.attempts"
 
-/** Leases up to `limit` due tasks to worker $1 for $3 ms; `share` adds a CTE the limit may read. */
+/**
+ * Leases up to `limit` due tasks to worker $1 for $3 ms, the earliest due first; `share` adds a CTE the
+ * limit may read. A due task is unleased (`tasks_claimable`) or its lease ran out (`tasks_leased`):
+ * the earliest of each, then the earliest of both.
+ */
 const claimStatement = (s: string, limit: string, share = "") => `
-    with ${share}due as (
-      select id from ${s}.tasks
-      where due_at <= $4::timestamptz and (locked_until is null or locked_until < now())
+    with ${share}free as (
+      select id, due_at from ${s}.tasks where locked_until is null and due_at <= $4::timestamptz
       order by due_at limit ${limit}
       for update skip locked
+    ), lapsed as (
+      select id, due_at from ${s}.tasks where locked_until < now() and due_at <= $4::timestamptz
+      order by due_at limit ${limit}
+      for update skip locked
+    ), due as (
+      select id from (select id, due_at from free union all select id, due_at from lapsed) candidates
+      order by due_at limit ${limit}
     )
     update ${s}.tasks t set locked_by = $1, locked_until = now() + $3 * interval '1 millisecond', waiting_on = null,
       attempts = t.attempts + case when t.kind = 'activity' then 1 else 0 end
@@ -408,9 +431,10 @@ export const engineStatements = (s: string) => ({
    * ($5), less what it holds already ($6), and at least one. Counted once per poll, in the claim itself.
    */
   claimShare: claimStatement(s, "least($2::int, (select n from share))", `share as (
-      select greatest(1, ceil((select count(*) from ${s}.tasks
-        where locked_until >= now() or (due_at <= $4::timestamptz and (locked_until is null or locked_until < now())))::numeric
-        / greatest(1, $5::int))::int - $6::int) as n
+      select greatest(1, ceil((
+        (select count(*) from ${s}.tasks where locked_until is null and due_at <= $4::timestamptz)
+        + (select count(*) from ${s}.tasks where locked_until is not null and (locked_until >= now() or due_at <= $4::timestamptz))
+      )::numeric / greatest(1, $5::int))::int - $6::int) as n
     ), `),
 
   /** A worker says it is here (again); old workers' rows go after a day. Answers its counts so far. */
@@ -436,9 +460,11 @@ export const engineStatements = (s: string) => ({
 
   /** Milliseconds from the engine's clock ($1) until the next unclaimed task falls due (null when there is none). */
   nextDue: `
-    select case when min(due_at) is null then null
-      else greatest(0, extract(epoch from (min(due_at) - $1::timestamptz)) * 1000)::float8 end as wait_ms
-    from ${s}.tasks where locked_until is null or locked_until < now()`,
+    select case when next_due is null then null
+      else greatest(0, extract(epoch from (next_due - $1::timestamptz)) * 1000)::float8 end as wait_ms
+    from (select least(
+      (select min(due_at) from ${s}.tasks where locked_until is null),
+      (select min(due_at) from ${s}.tasks where locked_until < now())) as next_due) next`,
 
   heartbeat: `
     update ${s}.tasks set locked_until = now() + $2 * interval '1 millisecond'

@@ -1,7 +1,8 @@
 /**
  * The census from counters and the indexes that keep lists and claims flat as the tables grow,
  * on both drivers: the counts equal a GROUP BY of the instances after starts, steps, finishes,
- * cancels and deletes; the plans read the counters and the indexes rather than every row; the
+ * cancels and deletes; lists by nested state; claims exact from partial indexes; the plans read the
+ * counters and the indexes rather than every row; the
  * migration applied over a database of the previous version backfills what it maintains.
  */
 import { Effect } from "effect"
@@ -182,6 +183,60 @@ describe.each(drivers)("census and indexes on %s", (driver) => {
     }).pipe(Effect.provide(databaseLayer(driver, schema)))))
   })
 
+  it("claims take unleased and lapsed tasks, earliest due first, within the fair share, from the partial indexes", async () => {
+    const schema = freshSchema()
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const db = yield* Database
+      const sql = engineStatements(schema)
+      yield* Effect.promise(() => migrate(db, schema, [...logMigrations, ...engineMigrations]))
+      // due: seconds from now; lease: seconds from now the lease runs to (null: unleased).
+      const tasks: ReadonlyArray<readonly [string, number, number | null]> = [
+        ["free-10", -10, null],
+        ["free-5", -5, null],
+        ["free-later", 3600, null],
+        ["lapsed-20", -20, -1],
+        ["leased-30", -30, 3600],
+        ["lapsed-later", 1800, -1]
+      ]
+      for (const [key, due, lease] of tasks) {
+        yield* Effect.promise(() =>
+          db.query(
+            `insert into ${schema}.tasks (kind, stream_id, workflow_type, instance_id, key, payload, due_at, locked_by, locked_until)
+             values ('timer', 'x-1', 'x', '1', $1, '{}', now() + $2 * interval '1 second', $3, now() + $4 * interval '1 second')`,
+            [key, due, lease === null ? null : "w-old", lease]
+          )
+        )
+      }
+      const keys = (rows: ReadonlyArray<{ key: string }>) => rows.map((row) => row.key).sort()
+      const now = () => new Date().toISOString()
+      // Two live workers, none in hand: the share is (2 due unleased + 1 lapsed and due + 1 leased) / 2 = 2.
+      const shared = yield* Effect.promise(() => db.query<{ key: string }>(sql.claimShare, ["w-me", 100, 60_000, now(), 2, 0]))
+      expect(keys(shared)).toEqual(["free-10", "lapsed-20"])
+      const rest = yield* Effect.promise(() => db.query<{ key: string }>(sql.claim, ["w-me", 100, 60_000, now()]))
+      expect(keys(rest)).toEqual(["free-5"])
+      expect(yield* Effect.promise(() => db.query(sql.claim, ["w-me", 100, 60_000, now()]))).toEqual([])
+      const [next] = yield* Effect.promise(() => db.query<{ wait_ms: number }>(sql.nextDue, [now()]))
+      // The lapsed lease due in half an hour comes before the unleased task due in an hour.
+      expect(next!.wait_ms).toBeGreaterThan(1_700_000)
+      expect(next!.wait_ms).toBeLessThanOrEqual(1_800_000)
+      const leased = yield* Effect.promise(() =>
+        db.query<{ key: string }>(`select key from ${schema}.tasks where locked_by = 'w-me' and locked_until > now()`)
+      )
+      expect(keys(leased)).toEqual(["free-10", "free-5", "lapsed-20"])
+
+      const plans = [
+        yield* Effect.promise(() => planOf(db, sql.claim, ["w-me", 10, 60_000, now()])),
+        yield* Effect.promise(() => planOf(db, sql.claimShare, ["w-me", 10, 60_000, now(), 2, 0])),
+        yield* Effect.promise(() => planOf(db, sql.nextDue, [now()]))
+      ]
+      for (const plan of plans) {
+        expect(plan).toContain("tasks_claimable")
+        expect(plan).toContain("tasks_leased")
+        expect(plan).not.toContain("Seq Scan")
+      }
+    }).pipe(Effect.provide(databaseLayer(driver, schema)))))
+  })
+
   it("the migration over a database of the previous version keeps its rows and backfills the counts", async () => {
     const schema = freshSchema()
     const previous = engineMigrations.filter((migration) => migration.version <= 4)
@@ -199,6 +254,10 @@ describe.each(drivers)("census and indexes on %s", (driver) => {
            from generate_series(1, 30) n`
         )
       )
+      yield* Effect.promise(() =>
+        db.query(`insert into ${schema}.tasks (kind, stream_id, workflow_type, instance_id, key, payload, due_at)
+          values ('timer', 'ticket-old-1', 'ticket', 'old-1', 'after', '{}', now() - interval '1 second')`)
+      )
       const before = yield* Effect.promise(() => groupBy(db, schema, "ticket"))
       const applied = yield* Effect.promise(() => migrate(db, schema, [...logMigrations, ...engineMigrations]))
       expect(applied.map((migration) => migration.version)).toEqual(engineMigrations.filter((migration) => migration.version > 4).map((m) => m.version))
@@ -209,6 +268,9 @@ describe.each(drivers)("census and indexes on %s", (driver) => {
       )
       expect(counts).toEqual(before)
       expect(before.map((row) => row.count)).toEqual([10, 10, 10])
+      // The task there before is claimed from the new index.
+      const claimed = yield* Effect.promise(() => db.query<{ key: string }>(engineStatements(schema).claim, ["w", 10, 60_000, new Date().toISOString()]))
+      expect(claimed.map((row) => row.key)).toEqual(["after"])
       // The rows there before have their state paths.
       const paths = yield* Effect.promise(() =>
         db.query<{ state_paths: Array<string>; count: number }>(`select state_paths, count(*)::int as count from ${schema}.instances
