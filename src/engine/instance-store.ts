@@ -15,7 +15,7 @@ import type { Loaded, Plan, PlannedTask } from "./plan.js"
 import { persistSnapshot, restoreSnapshot } from "./pure.js"
 import { WorkflowRegistry } from "./registry.js"
 import { makeStepBatcher } from "./step-batcher.js"
-import { type CorruptionMark, type InstanceRow, type InstanceStatus, type ParentLink, type TaskKind, engineMigrations, engineStatements, statePathFilter, workerLiveMs } from "./store.js"
+import { type CorruptionMark, type InstanceRow, type InstanceStatus, type ParentLink, type TaskKind, engineMigrations, engineStatements, listStatement, workerLiveMs } from "./store.js"
 import type { ListFilter, PendingTask, StateCount, TaskCount, WorkerView } from "./views.js"
 import { type WorkflowDefinition, streamOf } from "./workflow.js"
 
@@ -213,7 +213,7 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
   const list = (filter: ListFilter) =>
     Effect.gen(function*() {
       const limit = Math.max(1, Math.min(filter.limit ?? 50, 500))
-      let after: [string, string, string] | [null, null, null] = [null, null, null]
+      let after: [string, string, string] | null = null
       if (filter.cursor !== undefined) {
         const parsed = parseCursor(filter.cursor)
         if (parsed === undefined) return yield* new InvalidCursor({ cursor: filter.cursor })
@@ -234,20 +234,17 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
       if (updatedBefore !== null && Number.isNaN(updatedBefore.getTime())) {
         return yield* new InvalidEvent({ eventType: "list", field: "updatedBefore", reason: "must be a date and time (ISO 8601)" })
       }
-      const state = path === undefined ? null : statePathFilter(path)
-      const rows = yield* fromDriver(db, () =>
-        db.query<InstanceRow>(sql.list, [
-          filter.type ?? null,
-          filter.status ?? null,
-          state?.contains ?? null,
-          state?.jsonPath ?? null,
-          updatedBefore?.toISOString() ?? null,
-          filter.id ?? null,
-          filter.idPrefix ?? null,
-          ...after,
-          limit + 1
-        ])
-      )
+      const { text, params } = listStatement(schema, {
+        type: filter.type ?? null,
+        status: filter.status ?? null,
+        statePath: path ?? null,
+        updatedBefore: updatedBefore?.toISOString() ?? null,
+        id: filter.id ?? null,
+        idPrefix: filter.idPrefix ?? null,
+        after,
+        limit: limit + 1
+      })
+      const rows = yield* fromDriver(db, () => db.query<InstanceRow>(text, params))
       const last = rows.length > limit ? rows[limit - 1] : undefined
       return { rows: rows.slice(0, limit), nextCursor: last === undefined ? null : formatCursor(last) }
     })
@@ -258,8 +255,13 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
     Effect.map((rows) => rows.map((row): WorkerView => ({ id: row.id, startedAt: row.started_at, lastSeen: row.last_seen, up: row.up, counts: row.counts })))
   )
 
+  /** Moves the census's pending changes into its counts, so that they stay few (a worker's beat calls it too). */
+  const foldCounts = fromDriver(db, () => db.query(sql.foldCounts)).pipe(Effect.asVoid)
+
   const census = (workflowType: string) =>
-    fromDriver(db, () => db.query<{ machine_version: number; status: InstanceStatus; state: unknown; count: number }>(sql.census, [workflowType])).pipe(
+    foldCounts.pipe(
+      Effect.andThen(fromDriver(db, () => db.query<{ machine_version: number; status: InstanceStatus; state: unknown; count: number }>(sql.census, [workflowType])))
+    ).pipe(
       Effect.map((rows) => rows.map((row): StateCount => ({ machineVersion: row.machine_version, status: row.status, state: row.state, count: row.count })))
     )
 
@@ -301,6 +303,7 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
     list,
     taskCounts,
     workers,
+    foldCounts,
     census,
     pending
   }

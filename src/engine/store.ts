@@ -196,6 +196,141 @@ export const engineMigrations: ReadonlyArray<Migration> = [
       alter table ${s}.instances add column corrupted jsonb;
       ${recordStepFunction(s)}
     `
+  },
+  {
+    component: "engine",
+    version: 5,
+    name: "census counters",
+    // The census from counts per (type, version, status, state) instead of grouping every instance.
+    // A step does not touch a shared counter row (steps of one type would queue on it): a trigger
+    // appends the change (-1 old key, +1 new key) to a change table, and fold_instance_counts()
+    // moves the changes into the counts (from a worker's beat and before a census). A census sums
+    // the counts and the changes not folded yet, so it is exact whenever the fold last ran.
+    sql: (s) => `
+      create table ${s}.instance_counts (
+        workflow_type text not null,
+        machine_version integer not null,
+        status text not null,
+        state jsonb not null,
+        count bigint not null,
+        primary key (workflow_type, machine_version, status, state)
+      );
+      create table ${s}.instance_count_changes (
+        workflow_type text not null,
+        machine_version integer not null,
+        status text not null,
+        state jsonb not null,
+        delta integer not null
+      );
+
+      create function ${s}.count_instance_change() returns trigger language plpgsql as $fn$
+      begin
+        if tg_op = 'INSERT' then
+          insert into ${s}.instance_count_changes values (new.workflow_type, new.machine_version, new.status, new.state, 1);
+        elsif tg_op = 'DELETE' then
+          insert into ${s}.instance_count_changes values (old.workflow_type, old.machine_version, old.status, old.state, -1);
+        else
+          insert into ${s}.instance_count_changes values
+            (old.workflow_type, old.machine_version, old.status, old.state, -1),
+            (new.workflow_type, new.machine_version, new.status, new.state, 1);
+        end if;
+        return null;
+      end
+      $fn$;
+      create trigger instances_counted after insert or delete on ${s}.instances
+        for each row execute function ${s}.count_instance_change();
+      -- Most steps keep the state and status (a context change): those write no change row.
+      create trigger instances_recounted after update of workflow_type, machine_version, status, state on ${s}.instances
+        for each row when (old.status is distinct from new.status or old.state is distinct from new.state
+          or old.machine_version is distinct from new.machine_version or old.workflow_type is distinct from new.workflow_type)
+        execute function ${s}.count_instance_change();
+
+      -- A truncate fires no row trigger: it empties the counts with the instances.
+      create function ${s}.clear_instance_counts() returns trigger language plpgsql as $fn$
+      begin
+        delete from ${s}.instance_counts;
+        delete from ${s}.instance_count_changes;
+        return null;
+      end
+      $fn$;
+      create trigger instances_cleared after truncate on ${s}.instances
+        for each statement execute function ${s}.clear_instance_counts();
+
+      -- Folds the changes into the counts; answers how many keys moved. One fold at a time (the
+      -- others return 0 at once, their changes being folded already or by the next call).
+      create function ${s}.fold_instance_counts() returns integer language plpgsql as $fn$
+      declare
+        v_folded integer;
+      begin
+        if not pg_try_advisory_xact_lock(hashtext('orrery.fold_instance_counts.${s}')) then return 0; end if;
+        with taken as (
+          delete from ${s}.instance_count_changes returning workflow_type, machine_version, status, state, delta
+        ), summed as (
+          select workflow_type, machine_version, status, state, sum(delta) as delta from taken
+          group by workflow_type, machine_version, status, state having sum(delta) <> 0
+        )
+        insert into ${s}.instance_counts as c (workflow_type, machine_version, status, state, count)
+        select workflow_type, machine_version, status, state, delta from summed
+        order by workflow_type, machine_version, status, state
+        on conflict (workflow_type, machine_version, status, state) do update set count = c.count + excluded.count;
+        get diagnostics v_folded = row_count;
+        if v_folded > 0 then delete from ${s}.instance_counts where count = 0; end if;
+        return v_folded;
+      end
+      $fn$;
+
+      -- The instances there already. The triggers above hold a lock that keeps writers out until
+      -- this transaction commits, so none is counted twice or missed.
+      insert into ${s}.instance_counts (workflow_type, machine_version, status, state, count)
+      select workflow_type, machine_version, status, state, count(*) from ${s}.instances
+      group by workflow_type, machine_version, status, state;
+    `
+  },
+  {
+    component: "engine",
+    version: 6,
+    name: "lists by state",
+    // Lists filtered by a state at any depth answer from an index: every path of the instance's
+    // state ('review', 'review.code', 'review.code.pending', one per active leaf and its ancestors,
+    // parallel regions included) kept in a generated column with a GIN index. Lists by type, and by
+    // type and status, page in the order of their own indexes (newest first).
+    sql: (s) => `
+      create function ${s}.state_paths(p_state jsonb, p_prefix text default null) returns text[]
+      language plpgsql immutable parallel safe as $fn$
+      declare
+        v_paths text[] := '{}';
+        v_key text;
+        v_value jsonb;
+      begin
+        if jsonb_typeof(p_state) = 'string' then
+          return array[concat_ws('.', p_prefix, p_state #>> '{}')];
+        end if;
+        if jsonb_typeof(p_state) = 'object' then
+          for v_key, v_value in select key, value from jsonb_each(p_state) loop
+            v_paths := v_paths || concat_ws('.', p_prefix, v_key) || ${s}.state_paths(v_value, concat_ws('.', p_prefix, v_key));
+          end loop;
+        end if;
+        return v_paths;
+      end
+      $fn$;
+      alter table ${s}.instances add column state_paths text[] generated always as (${s}.state_paths(state)) stored;
+      create index instances_state_paths on ${s}.instances using gin (state_paths);
+      create index instances_by_type on ${s}.instances (workflow_type, created_at desc, instance_id desc);
+      create index instances_by_status on ${s}.instances (workflow_type, status, created_at desc, instance_id desc);
+    `
+  },
+  {
+    component: "engine",
+    version: 7,
+    name: "claimable tasks",
+    // Claims look for unleased tasks by due time, and for leases run out: one partial index each, so
+    // that the leased tasks (every activity in flight) stay out of the claim's index and a lease's
+    // heartbeat never touches it. Timers far ahead sit at its end, past where a claim stops reading.
+    sql: (s) => `
+      drop index ${s}.tasks_due;
+      create index tasks_claimable on ${s}.tasks (due_at) where locked_until is null;
+      create index tasks_leased on ${s}.tasks (locked_until) where locked_until is not null;
+    `
   }
 ]
 
@@ -253,13 +388,23 @@ export interface ParentLink {
 
 const taskColumns = "t.id, t.kind, t.stream_id, t.workflow_type, t.instance_id, t.key, t.payload, t.due_at, t.attempts"
 
-/** Leases up to `limit` due tasks to worker $1 for $3 ms; `share` adds a CTE the limit may read. */
+/**
+ * Leases up to `limit` due tasks to worker $1 for $3 ms, the earliest due first; `share` adds a CTE the
+ * limit may read. A due task is unleased (`tasks_claimable`) or its lease ran out (`tasks_leased`):
+ * the earliest of each, then the earliest of both.
+ */
 const claimStatement = (s: string, limit: string, share = "") => `
-    with ${share}due as (
-      select id from ${s}.tasks
-      where due_at <= $4::timestamptz and (locked_until is null or locked_until < now())
+    with ${share}free as (
+      select id, due_at from ${s}.tasks where locked_until is null and due_at <= $4::timestamptz
       order by due_at limit ${limit}
       for update skip locked
+    ), lapsed as (
+      select id, due_at from ${s}.tasks where locked_until < now() and due_at <= $4::timestamptz
+      order by due_at limit ${limit}
+      for update skip locked
+    ), due as (
+      select id from (select id, due_at from free union all select id, due_at from lapsed) candidates
+      order by due_at limit ${limit}
     )
     update ${s}.tasks t set locked_by = $1, locked_until = now() + $3 * interval '1 millisecond', waiting_on = null,
       attempts = t.attempts + case when t.kind = 'activity' then 1 else 0 end
@@ -286,9 +431,10 @@ export const engineStatements = (s: string) => ({
    * ($5), less what it holds already ($6), and at least one. Counted once per poll, in the claim itself.
    */
   claimShare: claimStatement(s, "least($2::int, (select n from share))", `share as (
-      select greatest(1, ceil((select count(*) from ${s}.tasks
-        where locked_until >= now() or (due_at <= $4::timestamptz and (locked_until is null or locked_until < now())))::numeric
-        / greatest(1, $5::int))::int - $6::int) as n
+      select greatest(1, ceil((
+        (select count(*) from ${s}.tasks where locked_until is null and due_at <= $4::timestamptz)
+        + (select count(*) from ${s}.tasks where locked_until is not null and (locked_until >= now() or due_at <= $4::timestamptz))
+      )::numeric / greatest(1, $5::int))::int - $6::int) as n
     ), `),
 
   /** A worker says it is here (again); old workers' rows go after a day. Answers its counts so far. */
@@ -314,9 +460,11 @@ export const engineStatements = (s: string) => ({
 
   /** Milliseconds from the engine's clock ($1) until the next unclaimed task falls due (null when there is none). */
   nextDue: `
-    select case when min(due_at) is null then null
-      else greatest(0, extract(epoch from (min(due_at) - $1::timestamptz)) * 1000)::float8 end as wait_ms
-    from ${s}.tasks where locked_until is null or locked_until < now()`,
+    select case when next_due is null then null
+      else greatest(0, extract(epoch from (next_due - $1::timestamptz)) * 1000)::float8 end as wait_ms
+    from (select least(
+      (select min(due_at) from ${s}.tasks where locked_until is null),
+      (select min(due_at) from ${s}.tasks where locked_until < now())) as next_due) next`,
 
   heartbeat: `
     update ${s}.tasks set locked_until = now() + $2 * interval '1 millisecond'
@@ -362,9 +510,17 @@ export const engineStatements = (s: string) => ({
   /** Clears the mark once an operator has repaired the history and it reads back whole. */
   clearCorrupted: `update ${s}.instances set corrupted = null where workflow_type = $1 and instance_id = $2`,
 
+  /** Folds the census's pending changes into its counts (see migration 5); answers how many keys moved. */
+  foldCounts: `select ${s}.fold_instance_counts() as folded`,
+
+  /** The counts with the changes not folded yet: exact as of this statement, however long ago the fold ran. */
   census: `
-    select machine_version, status, state, count(*)::int as count from ${s}.instances
-    where workflow_type = $1 group by machine_version, status, state order by machine_version, status`,
+    select machine_version, status, state, sum(count)::int as count from (
+      select machine_version, status, state, count from ${s}.instance_counts where workflow_type = $1
+      union all
+      select machine_version, status, state, delta from ${s}.instance_count_changes where workflow_type = $1
+    ) counted
+    group by machine_version, status, state having sum(count) > 0 order by machine_version, status, state`,
 
   /** A lease that ran out is no lease (its worker died or let go): judged by the database's clock, like claims. */
   pendingTasks: `
@@ -372,35 +528,59 @@ export const engineStatements = (s: string) => ({
       case when locked_until > now() then locked_by end as locked_by,
       case when locked_until > now() then locked_until end as leased_until
     from ${s}.tasks where stream_id = $1 order by due_at, id`,
-
-  /**
-   * $3/$4: a state path (see \`statePathFilter\`), as a containment and a JSON path, both of which a GIN
-   * index on \`state\` can answer; $5: moved last before this time; $6/$7: the instance id, or how it begins.
-   */
-  list: `
-    select workflow_type, instance_id, machine_version, status, state, snapshot, stream_version, inputs, parent, children,
-      failure, corrupted, created_at, updated_at
-    from ${s}.instances
-    where ($1::text is null or workflow_type = $1) and ($2::text is null or status = $2)
-      and ($3::text is null or state @> $3::text::jsonb or state @? $4::text::jsonpath)
-      and ($5::timestamptz is null or updated_at < $5::timestamptz)
-      and ($6::text is null or instance_id = $6::text)
-      and ($7::text is null or starts_with(instance_id, $7::text))
-      and ($8::timestamptz is null or (created_at, workflow_type, instance_id) < ($8::timestamptz, $9::text, $10::text))
-    order by created_at desc, workflow_type desc, instance_id desc
-    limit $11`,
-
 })
 
 export type EngineStatements = ReturnType<typeof engineStatements>
 
+/** What a list asks for, checked already (see the instance store): a state as its path of keys. */
+export interface ListQuery {
+  readonly type: string | null
+  readonly status: string | null
+  readonly statePath: ReadonlyArray<string> | null
+  readonly updatedBefore: string | null
+  readonly id: string | null
+  readonly idPrefix: string | null
+  /** The last row of the previous page: its creation time, type and id. */
+  readonly after: readonly [string, string, string] | null
+  readonly limit: number
+}
+
 /**
- * A state path, \`payment.authorizing\` (state keys from the top, dot-separated), as the list query's
- * two tests: the instance stands in that state when the path's last key is the value its parent
- * holds (a leaf: \`{"payment": "authorizing"}\`, contained), or a key under it (a compound or
- * parallel state, or a region: \`{"payment": {"authorizing": …}}\`, the JSON path exists).
+ * The list's SQL with a condition for each filter given and none for the others, so that the plan
+ * of each combination (prepared, and kept generic once it has run a few times) uses the index that
+ * fits it: by type, by type and status, the state paths' GIN index, or the newest first.
+ *
+ * @example
+ * const { text, params } = listStatement("orrery", { type: "ticket", status: "running", statePath: ["open", "triage"],
+ *   updatedBefore: null, id: null, idPrefix: null, after: null, limit: 51 })
+ * const rows = await db.query(text, params)
  */
-export const statePathFilter = (path: ReadonlyArray<string>): { readonly contains: string; readonly jsonPath: string } => {
-  const leaf: unknown = path.slice(0, -1).reduceRight<unknown>((inner, key) => ({ [key]: inner }), path.at(-1))
-  return { contains: JSON.stringify(leaf), jsonPath: `$${path.map((key) => `.${JSON.stringify(key)}`).join("")}` }
+export const listStatement = (s: string, query: ListQuery): { readonly text: string; readonly params: ReadonlyArray<unknown> } => {
+  const params: Array<unknown> = []
+  const param = (value: unknown, cast: string) => {
+    params.push(value)
+    return `$${params.length}::${cast}`
+  }
+  const where: Array<string> = []
+  if (query.type !== null) where.push(`workflow_type = ${param(query.type, "text")}`)
+  if (query.status !== null) where.push(`status = ${param(query.status, "text")}`)
+  // The instance is in that state when the path is one of its state's paths (keys joined by dots).
+  if (query.statePath !== null) where.push(`state_paths @> array[${param(query.statePath.join("."), "text")}]`)
+  if (query.updatedBefore !== null) where.push(`updated_at < ${param(query.updatedBefore, "timestamptz")}`)
+  if (query.id !== null) where.push(`instance_id = ${param(query.id, "text")}`)
+  if (query.idPrefix !== null) where.push(`starts_with(instance_id, ${param(query.idPrefix, "text")})`)
+  if (query.after !== null) {
+    const [createdAt, type, id] = query.after
+    const created = param(createdAt, "timestamptz")
+    // The bound on created_at alone is implied by the row comparison; it is what an index can seek to.
+    where.push(`created_at <= ${created}`, `(created_at, workflow_type, instance_id) < (${created}, ${param(type, "text")}, ${param(id, "text")})`)
+  }
+  const text = `
+    select workflow_type, instance_id, machine_version, status, state, snapshot, stream_version, inputs, parent, children,
+      failure, corrupted, created_at, updated_at
+    from ${s}.instances
+    ${where.length === 0 ? "" : `where ${where.join(" and ")}`}
+    order by created_at desc, workflow_type desc, instance_id desc
+    limit ${param(query.limit, "int")}`
+  return { text, params }
 }
