@@ -9,6 +9,7 @@ import type { Checkup } from "../engine/checkup.js"
 import type { StateCount } from "../engine/views.js"
 import type { AnyWorkflow } from "../engine/workflow.js"
 import type { MachineVersionGraph } from "../http/routes/machine-graph.js"
+import type { Heat, HeatWindow } from "../projections/transition-heat.js"
 import { parseDuration } from "../kit/duration.js"
 // Error classes are loaded on first use (they stand on effect's Schema, slow to load for a short-lived caller).
 const resultErrors = () => import("./errors.js")
@@ -30,6 +31,12 @@ export interface MachineSummary {
 export interface MachineGraph {
   readonly type: string
   readonly versions: ReadonlyArray<MachineVersionGraph>
+}
+
+/** How often each transition of a type was taken over a window (`GET /machines/{type}/heat`). */
+export interface MachineHeat extends Heat {
+  readonly type: string
+  readonly window: HeatWindow
 }
 
 /** What `GET /health/ready` says: ready with the migrations applied, or why not. */
@@ -90,6 +97,15 @@ export interface HttpClient<W = AnyWorkflow> extends OrreryClient<W> {
   machine(type: string): Promise<MachineGraph>
   /** How many instances of a type stand in each state, by version and status. */
   census(type: string): Promise<ReadonlyArray<StateCount>>
+  /**
+   * How often each transition of a type was taken over the last hour (the default), day or
+   * the whole log, one row per source, event and target; `WorkflowNotFound` for an unknown type.
+   *
+   * @example
+   * const { transitions } = await client.heat("order", "day")
+   * const paid = transitions.find((t) => t.event === "PAY")?.count ?? 0
+   */
+  heat(type: string, window?: HeatWindow): Promise<MachineHeat>
   /** Whether the server can serve: its database answers and carries the migrations it needs. Never rejects for "not ready". */
   ready(): Promise<Readiness>
   /** The global event log, a page at a time. */
@@ -205,6 +221,7 @@ export const createClient = <W = AnyWorkflow>(options: ClientOptions): HttpClien
     machines: async () => (await send({ method: "GET", path: "/machines" })).body.items,
     machine: async (type) => (await send({ method: "GET", path: `/machines${pathOf(type)}` })).body,
     census: async (type) => (await send({ method: "GET", path: `/machines${pathOf(type)}/states` })).body.items,
+    heat: async (type, window) => (await send({ method: "GET", path: `/machines${pathOf(type)}/heat`, query: { window } })).body,
     ready: async () => {
       try {
         const { body } = await send({ method: "GET", path: "/health/ready" })

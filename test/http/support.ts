@@ -9,7 +9,7 @@ import type { WorkflowDefinition } from "../../src/engine/index.js"
 import { orreryLayer } from "../../src/engine/index.js"
 import { type HttpOptions, type HttpServer, type HttpServices, startHttpServer } from "../../src/http/index.js"
 import { Database, type DatabaseShape } from "../../src/log/index.js"
-import { projectionsLayer } from "../../src/projections/projection.js"
+import { type Projection, projectionsLayer } from "../../src/projections/projection.js"
 import { type Driver, databaseLayer, freshSchema } from "../support/drivers.js"
 
 export const readToken = "read-token-0123456789abcdef"
@@ -32,13 +32,15 @@ export interface RuntimeOptions {
   readonly wrapDatabase?: (db: DatabaseShape) => DatabaseShape
   /** A tracer for every span, the engine's and the server's. */
   readonly tracing?: Layer.Layer<never>
+  /** Read models to run beside the engine. */
+  readonly projections?: ReadonlyArray<Projection>
 }
 
 export const orreryRuntime = (driver: Driver, workflows: ReadonlyArray<WorkflowDefinition<any>>, options: RuntimeOptions = {}) => {
   const schema = freshSchema()
   const real = databaseLayer(driver, schema)
   const database = options.wrapDatabase === undefined ? real : Layer.effect(Database, Database.use((db) => Effect.succeed(options.wrapDatabase!(db)))).pipe(Layer.provide(real))
-  const layer = projectionsLayer([], schema).pipe(
+  const layer = projectionsLayer(options.projections ?? [], schema).pipe(
     Layer.provideMerge(orreryLayer({ workflows, schema, worker: { pollMs: 100 } })),
     Layer.provideMerge(database),
     Layer.provide((options.layers ?? Layer.empty) as Layer.Layer<any, never, never>),
