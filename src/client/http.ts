@@ -10,6 +10,7 @@ import type { StateCount } from "../engine/views.js"
 import type { AnyWorkflow } from "../engine/workflow.js"
 import type { VersionDiff } from "../http/routes/machine-diff.js"
 import type { MachineVersionGraph } from "../http/routes/machine-graph.js"
+import type { Heat, HeatWindow } from "../projections/transition-heat.js"
 import { parseDuration } from "../kit/duration.js"
 // Error classes are loaded on first use (they stand on effect's Schema, slow to load for a short-lived caller).
 const resultErrors = () => import("./errors.js")
@@ -40,6 +41,12 @@ export interface VersionComparison extends VersionDiff {
   readonly to: number
   /** One row per removed state: how many running instances on `from` stand in it, and a few of their ids. */
   readonly stranded: ReadonlyArray<{ readonly state: string; readonly count: number; readonly instances: ReadonlyArray<string> }>
+}
+
+/** How often each transition of a type was taken over a window (`GET /machines/{type}/heat`). */
+export interface MachineHeat extends Heat {
+  readonly type: string
+  readonly window: HeatWindow
 }
 
 /** What `GET /health/ready` says: ready with the migrations applied, or why not. */
@@ -111,6 +118,15 @@ export interface HttpClient<W = AnyWorkflow> extends OrreryClient<W> {
    * ```
    */
   compare(type: string, from: number, to: number): Promise<VersionComparison>
+  /**
+   * How often each transition of a type was taken over the last hour (the default), day or
+   * the whole log, one row per source, event and target; `WorkflowNotFound` for an unknown type.
+   *
+   * @example
+   * const { transitions } = await client.heat("order", "day")
+   * const paid = transitions.find((t) => t.event === "PAY")?.count ?? 0
+   */
+  heat(type: string, window?: HeatWindow): Promise<MachineHeat>
   /** Whether the server can serve: its database answers and carries the migrations it needs. Never rejects for "not ready". */
   ready(): Promise<Readiness>
   /** The global event log, a page at a time. */
@@ -227,6 +243,7 @@ export const createClient = <W = AnyWorkflow>(options: ClientOptions): HttpClien
     machine: async (type) => (await send({ method: "GET", path: `/machines${pathOf(type)}` })).body,
     census: async (type) => (await send({ method: "GET", path: `/machines${pathOf(type)}/states` })).body.items,
     compare: async (type, from, to) => (await send({ method: "GET", path: `/machines${pathOf(type)}/compare`, query: { from, to } })).body,
+    heat: async (type, window) => (await send({ method: "GET", path: `/machines${pathOf(type)}/heat`, query: { window } })).body,
     ready: async () => {
       try {
         const { body } = await send({ method: "GET", path: "/health/ready" })

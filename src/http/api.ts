@@ -31,6 +31,7 @@ import { instanceFields } from "./request-log.js"
 import { doctorRoutes } from "./routes/doctor.js"
 import { eventRoutes } from "./routes/events.js"
 import { healthRoutes } from "./routes/health.js"
+import { machineHeatRoutes } from "./routes/machine-heat.js"
 import { machineRoutes } from "./routes/machines.js"
 import { metricsRoutes } from "./routes/metrics.js"
 import { streamRoutes } from "./routes/stream.js"
@@ -172,6 +173,7 @@ export const apiRoutes: FastifyPluginAsync<ApiRoutesOptions> = async (app, { run
   await app.register(metricsRoutes, { context })
   await app.register(doctorRoutes, { context })
   await app.register(machineRoutes, { context })
+  await app.register(machineHeatRoutes, { context })
   await app.register(eventRoutes, { context })
   await app.register(workflowRoutes, { context })
   await app.register(streamRoutes, { context })

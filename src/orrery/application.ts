@@ -11,6 +11,7 @@ import { type Engine, type EngineRuntime, engineMigrations, OrrerySchema, orrery
 import type { WorkerOptions } from "../engine/worker.js"
 import { Database, type EventLog, logMigrations, type Migration, migrate } from "../log/index.js"
 import { type Projections, projectionsLayer } from "../projections/projection.js"
+import { transitionHeatProjection } from "../projections/transition-heat.js"
 
 /** The Postgres schema Orrery keeps its tables in, unless told otherwise. */
 export const defaultSchema = "orrery"
@@ -115,7 +116,8 @@ export const applicationLayer = (options: ApplicationOptions): Layer.Layer<Appli
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     ...(options.circuitBreaker === undefined ? {} : { circuitBreaker: options.circuitBreaker })
   })
-  const projections = projectionsLayer(options.projections ? options.domains.flatMap((domain) => domain.projections) : [], schema)
+  // The engine's own read model (the inspector's transition heatmap) runs beside the domains'.
+  const projections = projectionsLayer(options.projections ? [transitionHeatProjection, ...options.domains.flatMap((domain) => domain.projections)] : [], schema)
   return projections.pipe(
     Layer.provideMerge(orrery as Layer.Layer<any, any, any>),
     // Domain services keep their state in the same database (seat holds, stock, payments).

@@ -43,6 +43,7 @@ describe.each(drivers)("OpenAPI on %s", (driver) => {
       "GET /machines",
       "GET /machines/{type}",
       "GET /machines/{type}/compare",
+      "GET /machines/{type}/heat",
       "GET /events",
       "GET /health/live",
       "GET /health/ready",

@@ -9,7 +9,7 @@ import type { WorkflowDefinition } from "../../src/engine/index.js"
 import { orreryLayer } from "../../src/engine/index.js"
 import { type HttpOptions, type HttpServer, type HttpServices, startHttpServer } from "../../src/http/index.js"
 import { Database, type DatabaseShape } from "../../src/log/index.js"
-import { projectionsLayer } from "../../src/projections/projection.js"
+import { type Projection, projectionsLayer } from "../../src/projections/projection.js"
 import { type Driver, databaseLayer, freshSchema } from "../support/drivers.js"
 
 export const readToken = "read-token-0123456789abcdef"
@@ -34,13 +34,15 @@ export interface RuntimeOptions {
   readonly tracing?: Layer.Layer<never>
   /** An existing database and schema, to serve what an earlier runtime wrote (a newer version deployed over an older one's instances). */
   readonly existing?: { readonly database: Layer.Layer<Database>; readonly schema: string }
+  /** Read models to run beside the engine. */
+  readonly projections?: ReadonlyArray<Projection>
 }
 
 export const orreryRuntime = (driver: Driver, workflows: ReadonlyArray<WorkflowDefinition<any>>, options: RuntimeOptions = {}) => {
   const schema = options.existing?.schema ?? freshSchema()
   const real = options.existing?.database ?? databaseLayer(driver, schema)
   const database = options.wrapDatabase === undefined ? real : Layer.effect(Database, Database.use((db) => Effect.succeed(options.wrapDatabase!(db)))).pipe(Layer.provide(real))
-  const layer = projectionsLayer([], schema).pipe(
+  const layer = projectionsLayer(options.projections ?? [], schema).pipe(
     Layer.provideMerge(orreryLayer({ workflows, schema, worker: { pollMs: 100 } })),
     Layer.provideMerge(database),
     Layer.provide((options.layers ?? Layer.empty) as Layer.Layer<any, never, never>),
