@@ -40,7 +40,7 @@
  *
  * Times come back as `Date`s, as they do in-process.
  */
-export { createClient, type ClientOptions, type HttpClient, type LogEvent, type LogPage, type LogPageOptions, type MachineGraph, type MachineSummary, type Readiness } from "./client/http.js"
+export { createClient, type ClientOptions, type HttpClient, type LogEvent, type LogPage, type LogPageOptions, type MachineGraph, type MachineSummary, type Readiness, type VersionComparison } from "./client/http.js"
 export type { Check, CheckLevel, Checkup } from "./engine/checkup.js"
 export type {
   CallOptions,

@@ -48,6 +48,8 @@ export interface Config {
   readonly url: string | undefined
   /** A postgres:// URL, or undefined for the embedded PGlite. */
   readonly databaseUrl: string | undefined
+  /** What stands between Orrery and that Postgres: nothing, or a pooler in transaction mode (see DatabasePooler). */
+  readonly databasePooler: DatabasePooler
   readonly dataDir: string
   readonly host: string
   readonly port: number
@@ -57,8 +59,21 @@ export interface Config {
 
 export type SettingKey = keyof Config
 
+/**
+ * `transaction`: DATABASE_URL leads to a connection pooler in transaction mode (PgBouncer
+ * before 1.21 or without `max_prepared_statements`, and most managed poolers), where each
+ * transaction may run on another server connection. Orrery then prepares no statements
+ * (a statement prepared on one connection is unknown on the next) and does not LISTEN (a
+ * LISTEN lasts only as long as its transaction's connection): other processes' appends and
+ * tasks are seen by polling, within a second. Transaction-scoped advisory locks are all
+ * Orrery takes, and they hold through such a pooler.
+ */
+export type DatabasePooler = "none" | "transaction"
+export const databasePoolers: ReadonlyArray<DatabasePooler> = ["none", "transaction"]
+
 export const defaults = {
   dataDir: "./.orrery/data",
+  databasePooler: "none",
   host: "127.0.0.1",
   port: 7311,
   logLevel: "info"
@@ -128,6 +143,18 @@ export const settings: { readonly [K in SettingKey]: Setting<Config[K]> } = {
         shownAs: (value) => shown(maskUrl(value)),
         unparsable: "the value given is not a URL"
       })
+  },
+  databasePooler: {
+    env: "ORRERY_DATABASE_POOLER",
+    flag: "--database-pooler",
+    placeholder: "<mode>",
+    help: `${databasePoolers.join("|")}: transaction when DATABASE_URL leads to a pooler in transaction mode, e.g. PgBouncer (default ${defaults.databasePooler})`,
+    parse: (raw) => {
+      const mode = (raw ?? defaults.databasePooler).toLowerCase()
+      return (databasePoolers as ReadonlyArray<string>).includes(mode)
+        ? Result.succeed(mode as DatabasePooler)
+        : Result.fail(`must be one of ${databasePoolers.join(", ")}, got ${shown(raw ?? "")}`)
+    }
   },
   dataDir: {
     env: "ORRERY_DATA_DIR",

@@ -127,7 +127,7 @@ describe.concurrent("help", () => {
   it("start --help lists every variable with its flag", async () => {
     const result = await complete(["start", "--help"])
     expect(result.code).toBe(0)
-    for (const name of ["DATABASE_URL", "ORRERY_DATA_DIR", "ORRERY_HOST", "ORRERY_PORT", "ORRERY_TOKENS", "LOG_LEVEL"]) {
+    for (const name of ["DATABASE_URL", "ORRERY_DATABASE_POOLER", "ORRERY_DATA_DIR", "ORRERY_HOST", "ORRERY_PORT", "ORRERY_TOKENS", "LOG_LEVEL"]) {
       expect(result.stdout).toContain(name)
     }
     // Every setting but --url (start serves; it does not go through another server).

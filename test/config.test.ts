@@ -38,19 +38,21 @@ describe("loadConfig", () => {
       configFile: undefined,
       url: undefined,
       databaseUrl: undefined,
+      databasePooler: "none",
       dataDir: "./.orrery/data",
       host: "127.0.0.1",
       port: 7311,
       tokens: [],
       logLevel: "info"
     } satisfies Config)
-    expect(defaults).toEqual({ dataDir: "./.orrery/data", host: "127.0.0.1", port: 7311, logLevel: "info" })
+    expect(defaults).toEqual({ dataDir: "./.orrery/data", databasePooler: "none", host: "127.0.0.1", port: 7311, logLevel: "info" })
   })
 
   it("reads every variable from the environment", () => {
     const config = ok(
       loadConfig({
         DATABASE_URL: "postgresql://app:pw@127.0.0.1:5432/orrery",
+        ORRERY_DATABASE_POOLER: "Transaction",
         ORRERY_DATA_DIR: "/var/lib/orrery",
         ORRERY_HOST: "::1",
         ORRERY_PORT: "8080",
@@ -59,6 +61,7 @@ describe("loadConfig", () => {
       })
     )
     expect(config.databaseUrl).toBe("postgresql://app:pw@127.0.0.1:5432/orrery")
+    expect(config.databasePooler).toBe("transaction")
     expect(config.dataDir).toBe("/var/lib/orrery")
     expect(config.host).toBe("::1")
     expect(config.port).toBe(8080)
@@ -87,6 +90,8 @@ describe("loadConfig", () => {
   })
 
   it("refuses a port that is not a number or out of range, naming the variable", () => {
+    expect(refusal({ ORRERY_DATABASE_POOLER: "session" })).toBe(`ORRERY_DATABASE_POOLER must be one of none, transaction, got "session"`)
+    expect(refusal({}, { databasePooler: "pgbouncer" })).toBe(`--database-pooler (ORRERY_DATABASE_POOLER) must be one of none, transaction, got "pgbouncer"`)
     expect(refusal({ ORRERY_PORT: "abc" })).toBe(`ORRERY_PORT must be a port number (1-65535), got "abc"`)
     expect(refusal({ ORRERY_PORT: "0" })).toBe(`ORRERY_PORT must be a port number (1-65535), got "0"`)
     expect(refusal({ ORRERY_PORT: "65536" })).toBe(`ORRERY_PORT must be a port number (1-65535), got "65536"`)

@@ -28,7 +28,7 @@ const option = (args: Arguments, name: string) => (typeof args.options[name] ===
 const asJson = { json: { flag: "--json", help: "print JSON instead of lines" } } as const
 const instanceArgs = ["type", "id"] as const
 
-const projectKeys = ["configFile", "databaseUrl", "dataDir", "logLevel"] as const satisfies ReadonlyArray<SettingKey>
+const projectKeys = ["configFile", "databaseUrl", "databasePooler", "dataDir", "logLevel"] as const satisfies ReadonlyArray<SettingKey>
 /** The read-and-act commands may also go through a running server. */
 const sourceKeys = ["url", ...projectKeys] as const satisfies ReadonlyArray<SettingKey>
 

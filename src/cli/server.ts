@@ -18,7 +18,7 @@ import { CommandFailed, oneLine, say } from "./output.js"
 import { loadProject, type Project } from "./project.js"
 import { runEffect } from "./run.js"
 
-type DatabaseConfig = Pick<Config, "databaseUrl" | "dataDir" | "configFile" | "logLevel">
+type DatabaseConfig = Pick<Config, "databaseUrl" | "databasePooler" | "dataDir" | "configFile" | "logLevel">
 
 const versionOf = (db: Database["Service"]) =>
   Effect.tryPromise({

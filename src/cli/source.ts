@@ -25,7 +25,7 @@ export interface Source {
   readonly close: () => Promise<void>
 }
 
-export type SourceConfig = Pick<Config, "url" | "configFile" | "databaseUrl" | "dataDir">
+export type SourceConfig = Pick<Config, "url" | "configFile" | "databaseUrl" | "databasePooler" | "dataDir">
 
 const overHttp = async (url: string, token: string | undefined): Promise<Source> => {
   const { createClient } = await import("../client/http.js")

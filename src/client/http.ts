@@ -8,6 +8,7 @@
 import type { Checkup } from "../engine/checkup.js"
 import type { StateCount } from "../engine/views.js"
 import type { AnyWorkflow } from "../engine/workflow.js"
+import type { VersionDiff } from "../http/routes/machine-diff.js"
 import type { MachineVersionGraph } from "../http/routes/machine-graph.js"
 import { parseDuration } from "../kit/duration.js"
 // Error classes are loaded on first use (they stand on effect's Schema, slow to load for a short-lived caller).
@@ -30,6 +31,15 @@ export interface MachineSummary {
 export interface MachineGraph {
   readonly type: string
   readonly versions: ReadonlyArray<MachineVersionGraph>
+}
+
+/** Two versions of a machine compared, and the running instances of `from` standing in states `to` removed. */
+export interface VersionComparison extends VersionDiff {
+  readonly type: string
+  readonly from: number
+  readonly to: number
+  /** One row per removed state: how many running instances on `from` stand in it, and a few of their ids. */
+  readonly stranded: ReadonlyArray<{ readonly state: string; readonly count: number; readonly instances: ReadonlyArray<string> }>
 }
 
 /** What `GET /health/ready` says: ready with the migrations applied, or why not. */
@@ -90,6 +100,17 @@ export interface HttpClient<W = AnyWorkflow> extends OrreryClient<W> {
   machine(type: string): Promise<MachineGraph>
   /** How many instances of a type stand in each state, by version and status. */
   census(type: string): Promise<ReadonlyArray<StateCount>>
+  /**
+   * What changed from one registered version of a machine to another, and the running instances
+   * on `from` standing in states `to` no longer has; `WorkflowNotFound` for an unknown type or version.
+   *
+   * @example
+   * ```ts
+   * const { states, stranded } = await client.compare("order", 1, 2)
+   * console.log(states.removed.map((state) => state.path), stranded.filter((row) => row.count > 0))
+   * ```
+   */
+  compare(type: string, from: number, to: number): Promise<VersionComparison>
   /** Whether the server can serve: its database answers and carries the migrations it needs. Never rejects for "not ready". */
   ready(): Promise<Readiness>
   /** The global event log, a page at a time. */
@@ -205,6 +226,7 @@ export const createClient = <W = AnyWorkflow>(options: ClientOptions): HttpClien
     machines: async () => (await send({ method: "GET", path: "/machines" })).body.items,
     machine: async (type) => (await send({ method: "GET", path: `/machines${pathOf(type)}` })).body,
     census: async (type) => (await send({ method: "GET", path: `/machines${pathOf(type)}/states` })).body.items,
+    compare: async (type, from, to) => (await send({ method: "GET", path: `/machines${pathOf(type)}/compare`, query: { from, to } })).body,
     ready: async () => {
       try {
         const { body } = await send({ method: "GET", path: "/health/ready" })

@@ -14,7 +14,7 @@ import { Result, Schema } from "effect"
 import type { AnyMachineSnapshot } from "xstate"
 import { type EventMetadata, InvalidEvent, type NewEvent, describeIssue, encodePayload } from "../log/index.js"
 import * as R from "./records.js"
-import { type Invocables, type MachineEvent, type Step, type StepEffect, UnsupportedAction, nextStep, startStep } from "./step.js"
+import { type Invocables, type MachineEvent, type Step, type StepEffect, UnsupportedAction, nextStep, startStep, takenTransitions } from "./step.js"
 import type { InstanceRow, InstanceStatus, ParentLink, TaskKind } from "./store.js"
 import type { TaskPayload } from "./task-payloads.js"
 import type { CallOptions } from "./views.js"
@@ -108,7 +108,7 @@ export const decide = (loaded: Loaded, input: Input, call: CallOptions, now: num
     thrown = error
   }
   if (thrown === undefined && step === undefined) return { _tag: "NotAccepted" }
-  const inputEvent = inputEventOf(input, call, step === undefined ? {} : { state: step.snapshot.value as never }, now)
+  const inputEvent = inputEventOf(input, call, step === undefined ? {} : afterStep(step), now)
   if (thrown !== undefined || step!.snapshot.status === "error") {
     return { _tag: "Failed", plan: failurePlan(loaded, input, inputEvent, thrown ?? step!.snapshot.error, call) }
   }
@@ -164,7 +164,7 @@ export const decideStart = (
   }
   const started = R.WorkflowStarted.make(
     { workflowType: definition.type, instanceId, machineVersion: definition.version, input: input ?? null, ...(parent === null ? {} : { parent }) },
-    { metadata: meta("input", call, { state: step.snapshot.value as never }) }
+    { metadata: meta("input", call, afterStep(step)) }
   )
   try {
     return Result.succeed({ row, plan: stepPlan({ row, definition }, step, started, call, undefined, now) })
@@ -293,6 +293,13 @@ const meta = (kind: R.EntryKind, call: CallOptions, extra: EventMetadata = {}): 
   ...(call.actor === undefined ? {} : { actor: call.actor }),
   ...extra
 })
+
+/**
+ * What an input's row says about its step: the state it led to (replay checks
+ * it) and the transitions it took (the heatmap counts them; a failed step's
+ * row becomes a record, so they are never counted for it).
+ */
+const afterStep = (step: Step): EventMetadata => ({ state: step.snapshot.value as never, transitions: takenTransitions(step) })
 
 /** The input as the row that records it. */
 const inputEventOf = (input: Input, call: CallOptions, extra: EventMetadata, now: number): NewEvent => {

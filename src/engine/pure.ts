@@ -7,6 +7,10 @@
  * The scope's actor has a stand-in parent, so a child workflow's `sendParent`
  * resolves to an action the engine can route, where `transition()` would throw.
  * Results are checked against xstate's own `transition()` in the tests.
+ *
+ * The transitions each microstep took are collected too, from the
+ * `@xstate.microstep` inspection event XState sends through the scope's
+ * system: the engine records them with the input (the heatmap counts them).
  */
 import {
   type AnyActorRef,
@@ -20,8 +24,22 @@ import {
 /** The stand-in parent: `sendParent(...)` targets it; the engine routes those to the parent instance. */
 export const parentRef = { id: "orrery.parent", sessionId: "orrery.parent", send: () => {} } as unknown as AnyActorRef
 
+/** A transition as XState parsed it, as far as the engine reads it. */
+export interface TransitionDefinition {
+  readonly source: { readonly id: string }
+  readonly eventType: string
+  readonly target?: ReadonlyArray<{ readonly id: string }>
+}
+
 interface InertScope {
   readonly scope: Record<string, unknown> & { actionExecutor: (action: ExecutableActionObject) => void }
+  /** Where the running call puts each microstep's transitions. */
+  taken: Array<ReadonlyArray<TransitionDefinition>>
+}
+
+interface MicrostepEvent {
+  readonly type: string
+  readonly _transitions?: ReadonlyArray<TransitionDefinition>
 }
 
 const scopes = new WeakMap<AnyStateMachine, InertScope>()
@@ -29,9 +47,15 @@ const scopes = new WeakMap<AnyStateMachine, InertScope>()
 const scopeOf = (machine: AnyStateMachine): InertScope => {
   let inert = scopes.get(machine)
   if (inert === undefined) {
-    const self = createActor(machine) as unknown as { _parent: AnyActorRef; system: unknown }
+    const self = createActor(machine) as unknown as { _parent: AnyActorRef; system: { _sendInspectionEvent: (event: MicrostepEvent) => void } }
     self._parent = parentRef
+    // This system belongs to the inert actor alone: nobody else inspects it, so take its
+    // microsteps directly (a reference pushed per microstep; replay ignores them).
+    self.system._sendInspectionEvent = (event) => {
+      if (event.type === "@xstate.microstep" && event._transitions !== undefined && event._transitions.length > 0) inert!.taken.push(event._transitions)
+    }
     inert = {
+      taken: [],
       scope: {
         self,
         defer: () => {},
@@ -49,16 +73,22 @@ const scopeOf = (machine: AnyStateMachine): InertScope => {
   return inert
 }
 
-const collecting = <A>(machine: AnyStateMachine, run: (scope: unknown) => A): [A, Array<ExecutableActionObject>] => {
-  const { scope } = scopeOf(machine)
+const collecting = <A>(
+  machine: AnyStateMachine,
+  run: (scope: unknown) => A
+): [A, Array<ExecutableActionObject>, Array<ReadonlyArray<TransitionDefinition>>] => {
+  const inert = scopeOf(machine)
   const actions: Array<ExecutableActionObject> = []
-  scope.actionExecutor = (action) => {
+  const taken: Array<ReadonlyArray<TransitionDefinition>> = []
+  inert.scope.actionExecutor = (action) => {
     actions.push(action)
   }
+  inert.taken = taken
   try {
-    return [run(scope), actions]
+    return [run(inert.scope), actions, taken]
   } finally {
-    scope.actionExecutor = () => {}
+    inert.scope.actionExecutor = () => {}
+    inert.taken = []
   }
 }
 

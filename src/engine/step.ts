@@ -6,7 +6,7 @@
  */
 import { Schema } from "effect"
 import type { AnyMachineSnapshot, AnyStateMachine, EventObject, ExecutableActionObject } from "xstate"
-import { parentRef, pureInitialTransition, pureTransition } from "./pure.js"
+import { parentRef, pureInitialTransition, pureTransition, type TransitionDefinition } from "./pure.js"
 
 export type MachineEvent = { readonly type: string; readonly [key: string]: unknown }
 
@@ -28,7 +28,31 @@ export interface Step {
   readonly snapshot: AnyMachineSnapshot
   readonly emitted: ReadonlyArray<MachineEvent>
   readonly effects: ReadonlyArray<StepEffect>
+  /** XState's transitions taken, microstep by microstep; `takenTransitions` names them. */
+  readonly microsteps: ReadonlyArray<ReadonlyArray<TransitionDefinition>>
 }
+
+/**
+ * A transition a step took, as the input's `metadata.transitions` records it:
+ * `[source state id, event type, ...target state ids]` — the event is "" for an
+ * eventless (`always`) transition, and a targetless transition has no targets.
+ * The ids and event types are those of the machine's graph (`GET /machines`).
+ * A tuple rather than an object: it is written with every input.
+ */
+export type TakenTransition = readonly [source: string, event: string, ...targets: Array<string>]
+
+/**
+ * The transitions a step took, in the order XState took them: the input's own,
+ * then eventless and raised ones; in a parallel state one per region.
+ *
+ * @example
+ * const step = nextStep(machine, snapshot, { type: "PAY" }, invocables)
+ * takenTransitions(step!) // [["order.awaitingPayment", "PAY", "order.paid"]]
+ */
+export const takenTransitions = (step: Pick<Step, "microsteps">): Array<TakenTransition> =>
+  step.microsteps.flatMap((transitions) =>
+    transitions.map((transition): TakenTransition => [transition.source.id, transition.eventType, ...(transition.target ?? []).map((target) => target.id)])
+  )
 
 /** The machine asked for something the engine cannot do durably; the instance fails with this reason. */
 export class UnsupportedAction extends Schema.TaggedError<UnsupportedAction>()("UnsupportedAction", {
@@ -104,8 +128,8 @@ const interpret = (actions: ReadonlyArray<ExecutableActionObject>, invocables: I
 }
 
 export const startStep = (machine: AnyStateMachine, input: unknown, invocables: Invocables): Step => {
-  const [snapshot, actions] = pureInitialTransition(machine, input)
-  return { snapshot, ...interpret(actions, invocables) }
+  const [snapshot, actions, microsteps] = pureInitialTransition(machine, input)
+  return { snapshot, ...interpret(actions, invocables), microsteps }
 }
 
 /**
@@ -120,9 +144,9 @@ export const nextStep = (
   event: MachineEvent,
   invocables: Invocables
 ): Step | undefined => {
-  const [next, actions] = pureTransition(machine, snapshot, event as EventObject)
+  const [next, actions, microsteps] = pureTransition(machine, snapshot, event as EventObject)
   if (next === snapshot && machine.getTransitionData(snapshot as never, event as never).length === 0) return undefined
-  return { snapshot: next, ...interpret(actions, invocables) }
+  return { snapshot: next, ...interpret(actions, invocables), microsteps }
 }
 
 /** The event types the snapshot's active states would take, without XState's internal ones. */

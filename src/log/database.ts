@@ -19,7 +19,10 @@ export interface DatabaseShape extends Queryable {
   /** Where the data lives, safe to print: a URL with its password masked, or a folder. */
   readonly location: string
   transaction<A>(work: (tx: Queryable) => Promise<A>): Promise<A>
-  /** Calls `onNotify` for every NOTIFY on `channel`; resolves to a function that stops listening. */
+  /**
+   * Calls `onNotify` for every NOTIFY on `channel`; resolves to a function that stops listening.
+   * Rejects where notifications cannot reach this process (behind a transaction pooler): callers then poll.
+   */
   listen(channel: string, onNotify: (payload: string) => void): Promise<() => Promise<void>>
 }
 

@@ -9,15 +9,21 @@ export interface PostgresOptions {
   readonly url: string
   /** Pool size; a worker and the HTTP server share it. */
   readonly max?: number
+  /**
+   * The URL leads to a connection pooler in transaction mode (PgBouncer and the like): no
+   * prepared statements, which would be unknown on the next transaction's server
+   * connection, and no LISTEN, which would last only one transaction (callers poll).
+   */
+  readonly transactionPooler?: boolean
 }
 
 type Sql = postgres.Sql<Record<string, postgres.PostgresType>>
 
-const asQueryable = (sql: Sql | postgres.TransactionSql): Queryable => ({
+const asQueryable = (sql: Sql | postgres.TransactionSql, prepare: boolean): Queryable => ({
   // postgres.js queries are lazy (sent when awaited); `execute()` sends at once, so that
   // statements issued together inside a transaction run in the order they were issued.
   query: (text, params = []) =>
-    sql.unsafe(text, params as Array<postgres.ParameterOrJSON<never>>, { prepare: true }).execute() as unknown as Promise<Array<never>>,
+    sql.unsafe(text, params as Array<postgres.ParameterOrJSON<never>>, { prepare }).execute() as unknown as Promise<Array<never>>,
   exec: async (text) => {
     await sql.unsafe(text)
   }
@@ -31,15 +37,19 @@ const open = (options: PostgresOptions): { readonly db: DatabaseShape; readonly 
     types: {
       int8: { to: 20, from: [20], serialize: (n: number) => String(n), parse: (s: string) => Number(s) }
     },
-    connection: { application_name: "orrery" }
+    connection: { application_name: "orrery" },
+    ...(options.transactionPooler === true ? { prepare: false } : {})
   }) as unknown as Sql
+  const prepare = options.transactionPooler !== true
   const location = maskUrl(options.url)
   const db: DatabaseShape = {
     driver: "postgres",
     location,
-    ...asQueryable(sql),
-    transaction: <A>(work: (tx: Queryable) => Promise<A>) => sql.begin((tx) => work(asQueryable(tx))) as Promise<A>,
+    ...asQueryable(sql, prepare),
+    transaction: <A>(work: (tx: Queryable) => Promise<A>) => sql.begin((tx) => work(asQueryable(tx, prepare))) as Promise<A>,
     listen: async (channel, onNotify) => {
+      // Behind a transaction pooler a LISTEN would end with its transaction: refuse, and the caller polls.
+      if (!prepare) throw new Error("no LISTEN through a connection pooler in transaction mode")
       const listening = await sql.listen(channel, onNotify)
       return () => listening.unlisten()
     }

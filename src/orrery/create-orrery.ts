@@ -6,7 +6,7 @@
  */
 import { type Layer, ManagedRuntime } from "effect"
 import type { OrreryClient } from "../client/types.js"
-import { databaseLayer, loadConfig } from "../config.js"
+import { type DatabasePooler, databaseLayer, loadConfig } from "../config.js"
 import { type Domain, domainsOf, type OrreryConfig } from "../domain.js"
 import type { CircuitBreakerOptions } from "../activities/circuit-breaker.js"
 import type { WorkerOptions } from "../engine/worker.js"
@@ -17,8 +17,8 @@ import { makeInProcessClient } from "./in-process-client.js"
 
 /** Where the log lives. */
 export type DatabaseChoice =
-  /** A Postgres server. */
-  | { readonly url: string }
+  /** A Postgres server; `pooler: "transaction"` when the URL leads to a pooler in transaction mode (PgBouncer). */
+  | { readonly url: string; readonly pooler?: DatabasePooler }
   /** The embedded PGlite, persisted to this folder (one process at a time). */
   | { readonly dataDir: string }
   /** The embedded PGlite in memory: gone when closed. */
@@ -55,12 +55,12 @@ const isLayer = (value: unknown): value is Layer.Layer<Database, unknown> =>
 /** The database layer for a choice, the environment deciding when there is none (as `orrery start` does). */
 export const databaseOf = (choice: DatabaseChoice | undefined): Layer.Layer<Database, unknown> => {
   if (choice === undefined) {
-    const settings = loadConfig(process.env, {}, ["databaseUrl", "dataDir"])
+    const settings = loadConfig(process.env, {}, ["databaseUrl", "databasePooler", "dataDir"])
     if (settings._tag === "Failure") throw settings.failure
     return databaseLayer(settings.success)
   }
   if (isLayer(choice)) return choice
-  if ("url" in choice) return databaseLayer({ databaseUrl: choice.url, dataDir: "" })
+  if ("url" in choice) return databaseLayer({ databaseUrl: choice.url, databasePooler: choice.pooler ?? "none", dataDir: "" })
   if ("dataDir" in choice) return databaseLayer({ databaseUrl: undefined, dataDir: choice.dataDir })
   return layerPglite({})
 }

@@ -42,6 +42,7 @@ describe.each(drivers)("OpenAPI on %s", (driver) => {
       "GET /workflows",
       "GET /machines",
       "GET /machines/{type}",
+      "GET /machines/{type}/compare",
       "GET /events",
       "GET /health/live",
       "GET /health/ready",

@@ -32,11 +32,13 @@ export interface RuntimeOptions {
   readonly wrapDatabase?: (db: DatabaseShape) => DatabaseShape
   /** A tracer for every span, the engine's and the server's. */
   readonly tracing?: Layer.Layer<never>
+  /** An existing database and schema, to serve what an earlier runtime wrote (a newer version deployed over an older one's instances). */
+  readonly existing?: { readonly database: Layer.Layer<Database>; readonly schema: string }
 }
 
 export const orreryRuntime = (driver: Driver, workflows: ReadonlyArray<WorkflowDefinition<any>>, options: RuntimeOptions = {}) => {
-  const schema = freshSchema()
-  const real = databaseLayer(driver, schema)
+  const schema = options.existing?.schema ?? freshSchema()
+  const real = options.existing?.database ?? databaseLayer(driver, schema)
   const database = options.wrapDatabase === undefined ? real : Layer.effect(Database, Database.use((db) => Effect.succeed(options.wrapDatabase!(db)))).pipe(Layer.provide(real))
   const layer = projectionsLayer([], schema).pipe(
     Layer.provideMerge(orreryLayer({ workflows, schema, worker: { pollMs: 100 } })),

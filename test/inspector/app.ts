@@ -8,13 +8,13 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
-import { createServer } from "node:net"
 import * as os from "node:os"
 import * as path from "node:path"
 import { fileURLToPath } from "node:url"
 import { type Browser, type Page, chromium } from "playwright-core"
 import postgres from "postgres"
 import { settings } from "../../src/config.js"
+import { freePort } from "../support/cli-process.js"
 import { type Driver, postgresUrl } from "../support/drivers.js"
 
 export const chromiumPath = "/usr/bin/chromium"
@@ -31,16 +31,6 @@ export const bulkTokens = Array.from({ length: 6 }, (_, n) => `inspector-bulk-to
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.once("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))))
-    })
-  })
-
 export interface RunningApp {
   readonly url: string
   /** GET or POST against the API with the operate token; the JSON answer. */
@@ -50,8 +40,8 @@ export interface RunningApp {
   readonly stop: () => Promise<void>
 }
 
-/** configFile: the project to serve instead of the repository's orrery.config.ts. */
-export const startApp = async (driver: Driver, options: { readonly configFile?: string } = {}): Promise<RunningApp> => {
+/** configFile: the project to serve instead of the repository's orrery.config.ts; env: settings over the suite's own (a data folder written before). */
+export const startApp = async (driver: Driver, options: { readonly configFile?: string; readonly env?: Readonly<Record<string, string>> } = {}): Promise<RunningApp> => {
   const port = await freePort()
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), "orrery-inspector-"))
   const database = `orrery_inspector_${randomBytes(6).toString("hex")}`
@@ -67,7 +57,8 @@ export const startApp = async (driver: Driver, options: { readonly configFile?: 
     // Long enough that a cart a test drives is never abandoned under it on a busy machine.
     ORRERY_CART_INACTIVITY: "60s",
     LOG_LEVEL: "warn",
-    ...(options.configFile === undefined ? {} : { ORRERY_CONFIG: options.configFile })
+    ...(options.configFile === undefined ? {} : { ORRERY_CONFIG: options.configFile }),
+    ...options.env
   })
   if (admin !== undefined) {
     await admin.unsafe(`create database ${database}`)

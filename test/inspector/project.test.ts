@@ -99,6 +99,8 @@ describe.skipIf(!hasChromium).each(["pglite"] as const)("the inspector on a user
     const page = await open("/machines/ticket")
     const [version] = (await app.api("GET", "/machines/ticket")).versions
     expect(await drawnStates(page)).toEqual(version.states.map((state: any) => state.id).sort())
+    // One version: nothing to compare it with.
+    expect(await page.locator('select[name="compare"]').isVisible()).toBe(false)
     // Nested states count their instances too: five tickets stand somewhere in open.
     await expect.poll(() => page.locator('svg.chart g.state[data-state="ticket.open"] g.count').getAttribute("data-count"), { timeout: 10_000 }).toBe(String(3 + late.length))
     const all = await listed(page)

@@ -8,6 +8,7 @@ import { Engine, WorkflowRegistry, WorkflowNotFound } from "../../engine/index.j
 import type { RouteContext } from "../context.js"
 import { perform } from "../runner.js"
 import { anyJson, commonErrors, errors, identifier } from "../schemas.js"
+import { machineCompareRoutes } from "./machine-compare.js"
 import { versionGraph } from "./machine-graph.js"
 
 const tags = ["machines"]
@@ -148,4 +149,6 @@ export const machineRoutes: FastifyPluginAsync<{ readonly context: RouteContext 
       return { type, items: await context.perform(request, Engine.use((engine) => engine.census(type))) }
     }
   )
+
+  await app.register(machineCompareRoutes, { context, graphs })
 }

@@ -230,6 +230,7 @@ export const instanceView = (main, { type = "", id = "" }) => {
     if (atNewest) selected = Math.max(0, steps.length - 1)
     regroup()
     drawNow(tasks.items)
+    followLive()
   }
 
   /** The instance as it stands: its heading, the step in view, what it waits on, what can be done. @param {any[]} tasks */
@@ -287,25 +288,26 @@ export const instanceView = (main, { type = "", id = "" }) => {
   }
   versionPicker.addEventListener("change", () => void replayAgainst().catch(report))
 
-  const start = async () => {
-    instance = await getJson(base, { signal: controller.signal })
-    const machine = await machineOf(type, controller.signal)
-    types = (await getJson("/machines", { signal: controller.signal })).items.map((/** @type {any} */ item) => item.type)
-    version = machine.versions.find((/** @type {any} */ v) => v.version === instance.machineVersion)
-    fill(versionPicker, h("option", { value: "" }, "—"), ...machine.versions.map((/** @type {any} */ v) => h("option", { value: v.version }, `v${v.version}${v.version === instance.machineVersion ? " (its own)" : ""}`)))
-    layout = version === undefined ? undefined : await layoutOf(type, version)
-    if (version === undefined) fill(chartBox, h("p", { class: "empty" }, `Version ${instance.machineVersion} of ${type} is not served here: there is no chart to draw.`))
-    await refresh()
+  let following = false
+  /**
+   * Follows the instance's stream while it runs. Called on load and after every refresh, so an
+   * instance that ended and came back (a failed one retried from this page) is followed again
+   * from where the page stands, without a reload.
+   */
+  const followLive = () => {
+    if (following || controller.signal.aborted) return
     if (instance.status !== "running") {
       liveLabel.textContent = `ended: ${instance.status}`
+      liveLabel.classList.remove("on")
       return
     }
+    following = true
     liveLabel.textContent = "live"
     liveLabel.classList.add("on")
     /** @type {any[]} */
     let arrived = []
     let reading = Promise.resolve()
-    await follow(
+    follow(
       withQuery(`${base}/stream`, { after: instance.streamVersion }),
       (event, data) => {
         if (event === "entry") arrived.push(data)
@@ -321,6 +323,21 @@ export const instanceView = (main, { type = "", id = "" }) => {
       },
       controller.signal
     )
+      .catch(report)
+      .finally(() => {
+        following = false
+      })
+  }
+
+  const start = async () => {
+    instance = await getJson(base, { signal: controller.signal })
+    const machine = await machineOf(type, controller.signal)
+    types = (await getJson("/machines", { signal: controller.signal })).items.map((/** @type {any} */ item) => item.type)
+    version = machine.versions.find((/** @type {any} */ v) => v.version === instance.machineVersion)
+    fill(versionPicker, h("option", { value: "" }, "—"), ...machine.versions.map((/** @type {any} */ v) => h("option", { value: v.version }, `v${v.version}${v.version === instance.machineVersion ? " (its own)" : ""}`)))
+    layout = version === undefined ? undefined : await layoutOf(type, version)
+    if (version === undefined) fill(chartBox, h("p", { class: "empty" }, `Version ${instance.machineVersion} of ${type} is not served here: there is no chart to draw.`))
+    await refresh()
   }
   start().catch((error) => {
     if (controller.signal.aborted) return

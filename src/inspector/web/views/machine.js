@@ -8,6 +8,7 @@ import { getJson, segment, withQuery } from "../api.js"
 import { clock, fill, h, stateLabel } from "../dom.js"
 import { report } from "../notice.js"
 import { chartViewer } from "../chart-view.js"
+import { comparedGraph, comparisonPanel, loadComparison, markChanges, withStranded } from "../compare.js"
 import { activeStates, drawChart } from "../statechart.js"
 import { every, isNotFound, layoutOf, machineOf, notFound, showError, statusBadge, table } from "./shared.js"
 
@@ -67,7 +68,13 @@ export const machineView = (main, { type = "" }, query) => {
   const chartBox = h("div", { class: "chart-box" }, h("p", { class: "loading" }, "Laying out the machine…"))
   const list = h("div", { class: "instances" }, h("p", { class: "loading" }, "Loading…"))
   const summary = h("span", { class: "list-summary" })
-  const versionPicker = /** @type {HTMLSelectElement} */ (h("select", { "aria-label": "version" }))
+  const versionPicker = /** @type {HTMLSelectElement} */ (h("select", { name: "version", "aria-label": "version" }))
+  // The version shown and the one it is compared with live in the address too (?version=2&compare=1).
+  const comparePicker = /** @type {HTMLSelectElement} */ (h("select", { name: "compare", "aria-label": "compare with" }))
+  const comparisonBox = h("div", { class: "comparison-box" })
+  const compareLabel = h("label", { hidden: true }, "compare with ", comparePicker)
+  /** @type {number | undefined} */
+  let compared = Number(query.get("compare")) || undefined
   const statusPicker = /** @type {HTMLSelectElement} */ (
     h("select", { name: "status", "aria-label": "status" }, h("option", { value: "" }, "any"), statuses.map((status) => h("option", { value: status, selected: status === filters.status }, status)))
   )
@@ -78,8 +85,9 @@ export const machineView = (main, { type = "" }, query) => {
   fill(
     main,
     h("h1", {}, type, " ", h("small", {}, "statechart")),
-    h("div", { class: "toolbar" }, h("label", {}, "version ", versionPicker)),
+    h("div", { class: "toolbar" }, h("label", {}, "version ", versionPicker), compareLabel),
     chartBox,
+    comparisonBox,
     h("h2", {}, "Instances ", summary),
     h(
       "form",
@@ -97,14 +105,23 @@ export const machineView = (main, { type = "" }, query) => {
   /** @type {any} */
   let machine
   /** @type {number | undefined} */
-  let shown
+  let shown = Number(query.get("version")) || undefined
 
   /** The version shown on the chart. */
   const versionShown = () => machine.versions.find((/** @type {any} */ v) => v.version === shown) ?? machine.versions.at(-1)
 
   /** The filters into the address, without a reload (replaceState fires no hashchange). */
   const remember = () => {
-    const hash = withQuery(`#/machines/${segment(type)}`, { status: filters.status, state: filters.state, idle: filters.idle, id: filters.id, limit: filters.limit === 50 ? undefined : filters.limit })
+    const newest = machine?.versions.at(-1).version
+    const hash = withQuery(`#/machines/${segment(type)}`, {
+      version: shown === newest ? undefined : shown,
+      compare: compared,
+      status: filters.status,
+      state: filters.state,
+      idle: filters.idle,
+      id: filters.id,
+      limit: filters.limit === 50 ? undefined : filters.limit
+    })
     history.replaceState(history.state, "", hash)
   }
 
@@ -115,24 +132,29 @@ export const machineView = (main, { type = "" }, query) => {
   const drawCounts = async (signal) => {
     if (machine === undefined) return
     const version = versionShown()
-    const [layout, census] = await Promise.all([layoutOf(type, version), getJson(`/machines/${segment(type)}/states`, { signal })])
-    const key = JSON.stringify([version.version, census.items, filters.state])
+    const against = machine.versions.find((/** @type {any} */ v) => v.version === compared && v.version !== version.version)
+    const comparison = against === undefined ? undefined : await loadComparison(type, against.version, version.version, signal)
+    const changes = comparison === undefined ? undefined : comparedGraph(against, version, comparison)
+    const graph = changes?.graph ?? version
+    const [layout, census] = await Promise.all([layoutOf(type, graph), getJson(`/machines/${segment(type)}/states`, { signal })])
+    const key = JSON.stringify([version.version, census.items, filters.state, comparison])
     if (key === drawn) return
     drawn = key
-    const paths = statePaths(version)
+    const paths = statePaths(graph)
+    const counts = countsByState({ ...graph, version: version.version }, census.items)
     const pickedId = [...paths].find(([, path]) => path === filters.state)?.[0] ?? null
     if (viewer.element.parentNode !== chartBox) fill(chartBox, viewer.element)
-    viewer.show(
-      drawChart(layout, {
-        counts: countsByState(version, census.items),
-        selected: pickedId,
-        onSelect: (id) => {
-          const path = paths.get(id)
-          if (path !== undefined) setFilter("state", path)
-        }
-      }),
-      layout
-    )
+    const svg = drawChart(layout, {
+      counts: comparison === undefined ? counts : withStranded(counts, comparison),
+      selected: pickedId,
+      onSelect: (id) => {
+        const path = paths.get(id)
+        if (path !== undefined) setFilter("state", path)
+      }
+    })
+    if (changes !== undefined) markChanges(svg, changes)
+    viewer.show(svg, layout)
+    fill(comparisonBox, comparison === undefined ? null : comparisonPanel(type, comparison))
   }
 
   // -- the list ------------------------------------------------------------------------
@@ -240,14 +262,31 @@ export const machineView = (main, { type = "" }, query) => {
   machineOf(type, controller.signal)
     .then((found) => {
       machine = found
-      shown = found.versions.at(-1).version
+      if (!found.versions.some((/** @type {any} */ v) => v.version === shown)) shown = found.versions.at(-1).version
       fill(versionPicker, ...found.versions.map((/** @type {any} */ v) => h("option", { value: v.version, selected: v.version === shown }, `v${v.version}`)))
+      const pickCompared = () =>
+        fill(
+          comparePicker,
+          h("option", { value: "" }, "—"),
+          ...found.versions.filter((/** @type {any} */ v) => v.version !== shown).map((/** @type {any} */ v) => h("option", { value: v.version, selected: v.version === compared }, `v${v.version}`))
+        )
+      pickCompared()
+      // One version has nothing to be compared with.
+      compareLabel.hidden = found.versions.length < 2
       // Every state of every version, the newest's first: a state an older version had may still hold instances.
       const paths = [...new Set([...found.versions].reverse().flatMap((/** @type {any} */ v) => [...statePaths(v).values()]))]
       if (filters.state !== "" && !paths.includes(filters.state)) paths.push(filters.state)
       fill(statePicker, h("option", { value: "" }, "any"), ...paths.map((path) => h("option", { value: path, selected: path === filters.state }, path)))
       versionPicker.addEventListener("change", () => {
         shown = Number(versionPicker.value)
+        if (compared === shown) compared = undefined
+        pickCompared()
+        remember()
+        drawCounts(controller.signal).catch(report)
+      })
+      comparePicker.addEventListener("change", () => {
+        compared = Number(comparePicker.value) || undefined
+        remember()
         drawCounts(controller.signal).catch(report)
       })
       if (!controller.signal.aborted) stopCounts = every(drawCounts, 3000, (error) => {
