@@ -12,7 +12,7 @@
  * `readAll` catch-up and `doctor` — each beside its value at the first size.
  * Size 0 is the seed alone (a few hundred events).
  */
-import { Effect, Layer, type Scope } from "effect"
+import { Effect, type Layer, References, type Scope } from "effect"
 import { randomBytes } from "node:crypto"
 import { parseArgs } from "node:util"
 import postgres from "postgres"
@@ -39,6 +39,8 @@ export interface Contents {
 
 export interface SizeResult {
   readonly size: number
+  /** Events in the log before the fill (the seed's, and those earlier sizes' measurements appended). */
+  readonly eventsBefore: number
   /** The fill that grew the log to this size (null: nothing to add). */
   readonly fill: FillResult | null
   readonly contents: Contents
@@ -113,6 +115,7 @@ export const contents = query<Contents>(
 const flatten = (figures: SizeFigures): Record<string, number | null> => ({
   "appends/s (8 writers)": figures.appendsPerSecond,
   "sagas/s": figures.sagasPerSecond,
+  "WAL bytes/saga": figures.walBytesPerSaga,
   "get p50 ms": figures.getMs.p50,
   "get p99 ms": figures.getMs.p99,
   "history p50 ms": figures.historyMs.p50,
@@ -175,12 +178,16 @@ export const run = async (context: BenchContext): Promise<BenchOutput> => {
           schema,
           progress: context.progress
         })
-        results.push({ size, fill: filled, contents: now, figures })
+        results.push({ size, eventsBefore: before.events, fill: filled, contents: now, figures })
       }
       return { location, seed: seedContents, results }
     }).pipe(Effect.provide(application))
   })
-  const { location, seed: seedContents, results } = await Effect.runPromise(Effect.scoped(program).pipe(Effect.orDie), { signal: context.signal })
+  // The demos and the worker log to stdout, which carries only the result document: they stay quiet.
+  const { location, seed: seedContents, results } = await Effect.runPromise(
+    Effect.scoped(program).pipe(Effect.orDie, Effect.provideService(References.MinimumLogLevel, "None")),
+    { signal: context.signal }
+  )
   const relative = ratios(results)
   const names = Object.keys(flatten(results[0]!.figures))
   const table = [

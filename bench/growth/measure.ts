@@ -3,10 +3,11 @@
  * services: single appends/s (8 writers), completed three-step sagas/s (worker
  * in this process), `get` and `history` of random instances, `list` by type,
  * status and state, the census of each machine, `readAll` catching up from the
- * start, and (unless skipped) `doctor`. Latencies are of calls made one after
+ * start, and (unless skipped) `doctor`; and the WAL the sagas wrote. Latencies are of calls made one after
  * another, so that they are the calls' own and not queueing.
  */
 import { Effect } from "effect"
+import * as os from "node:os"
 import { checkup } from "../../src/engine/checkup.js"
 import { Engine, WorkflowRegistry } from "../../src/engine/index.js"
 import { EventReceived } from "../../src/engine/records.js"
@@ -22,6 +23,10 @@ export interface Latency {
 export interface SizeFigures {
   readonly appendsPerSecond: number
   readonly sagasPerSecond: number
+  /** WAL written while the sagas ran, per saga (the whole database: the worker's claims and polls included). */
+  readonly walBytesPerSaga: number
+  /** The machine's 1-minute load average when the size's figures were taken: other work moves the rates. */
+  readonly loadAverage: number
   readonly getMs: Latency
   readonly historyMs: Latency
   readonly listMs: Latency & { readonly filter: { readonly type: string; readonly status: string; readonly state: string }; readonly found: number }
@@ -44,6 +49,9 @@ export interface MeasureOptions {
   readonly schema: string
   readonly progress: (line: string) => void
 }
+
+/** Sagas run before each size's figures, not counted. */
+const warmupSagas = 300
 
 const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits
 
@@ -138,10 +146,16 @@ export const measure = (options: MeasureOptions) =>
     const engine = yield* Engine
     const registry = yield* WorkflowRegistry
     const { label, progress, schema } = options
+    // Warm, as the engine benchmark does: the first sagas of a process pay for its JIT, its caches and its prepared statements.
+    progress(`${label}: warming up (${warmupSagas} sagas)`)
+    yield* sagas(`${label}-warm`, warmupSagas, schema)
     progress(`${label}: appends, 8 writers`)
     const appendsPerSecond = yield* appends(label)
     progress(`${label}: ${options.sagas} three-step sagas`)
+    const [walBefore] = yield* query<{ lsn: string }>("select pg_current_wal_insert_lsn()::text as lsn")
     const sagasPerSecond = yield* sagas(label, options.sagas, schema)
+    const [wal] = yield* query<{ bytes: number }>("select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::float8 as bytes", [walBefore!.lsn])
+    const walBytesPerSaga = Math.round(wal!.bytes / options.sagas)
     const sample = yield* query<{ workflow_type: string; instance_id: string }>(
       `select workflow_type, instance_id from ${schema}.instances where workflow_type <> 'three-step' order by random() limit $1`,
       [options.samples]
@@ -176,6 +190,8 @@ export const measure = (options: MeasureOptions) =>
     return {
       appendsPerSecond,
       sagasPerSecond,
+      walBytesPerSaga,
+      loadAverage: round(os.loadavg()[0]!),
       getMs,
       historyMs,
       listMs: { ...listed, filter: listFilter, found },
