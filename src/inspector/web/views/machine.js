@@ -8,6 +8,7 @@ import { getJson, segment, withQuery } from "../api.js"
 import { clock, fill, h, stateLabel } from "../dom.js"
 import { report } from "../notice.js"
 import { chartViewer } from "../chart-view.js"
+import { heatControl, loadHeat, showHeat, showHeatNote } from "../heat.js"
 import { activeStates, drawChart } from "../statechart.js"
 import { every, isNotFound, layoutOf, machineOf, notFound, showError, statusBadge, table } from "./shared.js"
 
@@ -68,6 +69,7 @@ export const machineView = (main, { type = "" }, query) => {
   const list = h("div", { class: "instances" }, h("p", { class: "loading" }, "Loading…"))
   const summary = h("span", { class: "list-summary" })
   const versionPicker = /** @type {HTMLSelectElement} */ (h("select", { "aria-label": "version" }))
+  const heat = heatControl(query.get("heat"))
   const statusPicker = /** @type {HTMLSelectElement} */ (
     h("select", { name: "status", "aria-label": "status" }, h("option", { value: "" }, "any"), statuses.map((status) => h("option", { value: status, selected: status === filters.status }, status)))
   )
@@ -78,7 +80,7 @@ export const machineView = (main, { type = "" }, query) => {
   fill(
     main,
     h("h1", {}, type, " ", h("small", {}, "statechart")),
-    h("div", { class: "toolbar" }, h("label", {}, "version ", versionPicker)),
+    h("div", { class: "toolbar" }, h("label", {}, "version ", versionPicker), heat.element),
     chartBox,
     h("h2", {}, "Instances ", summary),
     h(
@@ -104,35 +106,41 @@ export const machineView = (main, { type = "" }, query) => {
 
   /** The filters into the address, without a reload (replaceState fires no hashchange). */
   const remember = () => {
-    const hash = withQuery(`#/machines/${segment(type)}`, { status: filters.status, state: filters.state, idle: filters.idle, id: filters.id, limit: filters.limit === 50 ? undefined : filters.limit })
+    const hash = withQuery(`#/machines/${segment(type)}`, { status: filters.status, state: filters.state, idle: filters.idle, id: filters.id, limit: filters.limit === 50 ? undefined : filters.limit, heat: heat.picker.value === "off" ? undefined : heat.picker.value })
     history.replaceState(history.state, "", hash)
   }
 
   /** What the chart shows, to redraw it only when that changed (a redraw loses focus and hover). */
   let drawn = ""
+  /** @type {SVGSVGElement | undefined} the chart drawn last, which the heat marks */
+  let drawnChart
 
   /** The chart of the version shown, with its instances counted on it, and the state filtered on picked. @param {AbortSignal} signal */
   const drawCounts = async (signal) => {
     if (machine === undefined) return
     const version = versionShown()
-    const [layout, census] = await Promise.all([layoutOf(type, version), getJson(`/machines/${segment(type)}/states`, { signal })])
+    const [layout, census, counted] = await Promise.all([layoutOf(type, version), getJson(`/machines/${segment(type)}/states`, { signal }), loadHeat(type, heat.picker.value, signal)])
     const key = JSON.stringify([version.version, census.items, filters.state])
-    if (key === drawn) return
+    showHeatNote(heat.note, counted)
+    // The counts change more often than the chart: mark the drawn one again without laying it out.
+    if (key === drawn) {
+      if (drawnChart !== undefined) showHeat(drawnChart, layout, counted)
+      return
+    }
     drawn = key
     const paths = statePaths(version)
     const pickedId = [...paths].find(([, path]) => path === filters.state)?.[0] ?? null
     if (viewer.element.parentNode !== chartBox) fill(chartBox, viewer.element)
-    viewer.show(
-      drawChart(layout, {
-        counts: countsByState(version, census.items),
-        selected: pickedId,
-        onSelect: (id) => {
-          const path = paths.get(id)
-          if (path !== undefined) setFilter("state", path)
-        }
-      }),
-      layout
-    )
+    drawnChart = drawChart(layout, {
+      counts: countsByState(version, census.items),
+      selected: pickedId,
+      onSelect: (id) => {
+        const path = paths.get(id)
+        if (path !== undefined) setFilter("state", path)
+      }
+    })
+    showHeat(drawnChart, layout, counted)
+    viewer.show(drawnChart, layout)
   }
 
   // -- the list ------------------------------------------------------------------------
@@ -225,6 +233,10 @@ export const machineView = (main, { type = "" }, query) => {
     remember()
     restartList()
   }
+  heat.picker.addEventListener("change", () => {
+    remember()
+    drawCounts(controller.signal).catch(report)
+  })
   statusPicker.addEventListener("change", () => setFilter("status", statusPicker.value))
   statePicker.addEventListener("change", () => setFilter("state", statePicker.value))
   /** Each text filter applies a moment after the typing stops (its own wait: typing in one never drops the other). */
