@@ -9,6 +9,7 @@ import { clock, fill, h, stateLabel } from "../dom.js"
 import { report } from "../notice.js"
 import { chartViewer } from "../chart-view.js"
 import { comparedGraph, comparisonPanel, loadComparison, markChanges, withStranded } from "../compare.js"
+import { heatControl, loadHeat, showHeat, showHeatNote } from "../heat.js"
 import { activeStates, drawChart, statePaths } from "../statechart.js"
 import { every, isNotFound, layoutOf, machineOf, notFound, showError, statusBadge, table } from "./shared.js"
 
@@ -56,6 +57,7 @@ export const machineView = (main, { type = "" }, query) => {
   const compareLabel = h("label", { hidden: true }, "compare with ", comparePicker)
   /** @type {number | undefined} */
   let compared = Number(query.get("compare")) || undefined
+  const heat = heatControl(query.get("heat"))
   const statusPicker = /** @type {HTMLSelectElement} */ (
     h("select", { name: "status", "aria-label": "status" }, h("option", { value: "" }, "any"), statuses.map((status) => h("option", { value: status, selected: status === filters.status }, status)))
   )
@@ -66,7 +68,7 @@ export const machineView = (main, { type = "" }, query) => {
   fill(
     main,
     h("h1", {}, type, " ", h("small", {}, "statechart")),
-    h("div", { class: "toolbar" }, h("label", {}, "version ", versionPicker), compareLabel),
+    h("div", { class: "toolbar" }, h("label", {}, "version ", versionPicker), compareLabel, heat.element),
     chartBox,
     comparisonBox,
     h("h2", {}, "Instances ", summary),
@@ -101,13 +103,16 @@ export const machineView = (main, { type = "" }, query) => {
       state: filters.state,
       idle: filters.idle,
       id: filters.id,
-      limit: filters.limit === 50 ? undefined : filters.limit
+      limit: filters.limit === 50 ? undefined : filters.limit,
+      heat: heat.picker.value === "off" ? undefined : heat.picker.value
     })
     history.replaceState(history.state, "", hash)
   }
 
   /** What the chart shows, to redraw it only when that changed (a redraw loses focus and hover). */
   let drawn = ""
+  /** @type {SVGSVGElement | undefined} the chart drawn last, which the heat marks */
+  let drawnChart
 
   /** The chart of the version shown, with its instances counted on it, and the state filtered on picked. @param {AbortSignal} signal */
   const drawCounts = async (signal) => {
@@ -117,15 +122,20 @@ export const machineView = (main, { type = "" }, query) => {
     const comparison = against === undefined ? undefined : await loadComparison(type, against.version, version.version, signal)
     const changes = comparison === undefined ? undefined : comparedGraph(against, version, comparison)
     const graph = changes?.graph ?? version
-    const [layout, census] = await Promise.all([layoutOf(type, graph), getJson(`/machines/${segment(type)}/states`, { signal })])
+    const [layout, census, counted] = await Promise.all([layoutOf(type, graph), getJson(`/machines/${segment(type)}/states`, { signal }), loadHeat(type, heat.picker.value, signal)])
     const key = JSON.stringify([version.version, census.items, filters.state, comparison])
-    if (key === drawn) return
+    showHeatNote(heat.note, counted)
+    // The counts change more often than the chart: mark the drawn one again without laying it out.
+    if (key === drawn) {
+      if (drawnChart !== undefined) showHeat(drawnChart, layout, counted)
+      return
+    }
     drawn = key
     const paths = statePaths(graph)
     const counts = countsByState({ ...graph, version: version.version }, census.items)
     const pickedId = [...paths].find(([, path]) => path === filters.state)?.[0] ?? null
     if (viewer.element.parentNode !== chartBox) fill(chartBox, viewer.element)
-    const svg = drawChart(layout, {
+    drawnChart = drawChart(layout, {
       counts: comparison === undefined ? counts : withStranded(counts, comparison),
       selected: pickedId,
       onSelect: (id) => {
@@ -133,8 +143,9 @@ export const machineView = (main, { type = "" }, query) => {
         if (path !== undefined) setFilter("state", path)
       }
     })
-    if (changes !== undefined) markChanges(svg, changes)
-    viewer.show(svg, layout)
+    if (changes !== undefined) markChanges(drawnChart, changes)
+    showHeat(drawnChart, layout, counted)
+    viewer.show(drawnChart, layout)
     fill(comparisonBox, comparison === undefined ? null : comparisonPanel(type, comparison))
   }
 
@@ -228,6 +239,10 @@ export const machineView = (main, { type = "" }, query) => {
     remember()
     restartList()
   }
+  heat.picker.addEventListener("change", () => {
+    remember()
+    drawCounts(controller.signal).catch(report)
+  })
   statusPicker.addEventListener("change", () => setFilter("status", statusPicker.value))
   statePicker.addEventListener("change", () => setFilter("state", statePicker.value))
   /** Each text filter applies a moment after the typing stops (its own wait: typing in one never drops the other). */
