@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url"
 import { defineConfig } from "vitest/config"
+import LongestFirst from "./test/support/longest-first.js"
 
 const source = (path: string) => fileURLToPath(new URL(path, import.meta.url))
 
@@ -16,6 +17,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: more forks than that only queue behind each other and Postgres.
-    maxWorkers: 2
+    maxWorkers: 2,
+    sequence: { sequencer: LongestFirst }
   }
 })
