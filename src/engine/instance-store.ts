@@ -255,8 +255,20 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
     Effect.map((rows) => rows.map((row): WorkerView => ({ id: row.id, startedAt: row.started_at, lastSeen: row.last_seen, up: row.up, counts: row.counts })))
   )
 
-  /** Moves the census's pending changes into its counts, so that they stay few (a worker's beat calls it too). */
-  const foldCounts = fromDriver(db, () => db.query(sql.foldCounts)).pipe(Effect.asVoid)
+  /**
+   * Moves the census's pending changes into its counts, so that they stay few (a worker's beat calls it too);
+   * once this process has folded `vacuumAfterChanges` of them, it vacuums their table (see migration 8):
+   * autovacuum would too, but later, and PGlite has none.
+   */
+  let takenSinceVacuum = 0
+  const foldCounts = fromDriver(db, () => db.query<{ taken: number }>(sql.foldCounts)).pipe(
+    Effect.flatMap(([row]) => {
+      takenSinceVacuum += row?.taken ?? 0
+      if (takenSinceVacuum < vacuumAfterChanges) return Effect.void
+      takenSinceVacuum = 0
+      return fromDriver(db, () => db.exec(sql.vacuumCountChanges))
+    })
+  )
 
   const census = (workflowType: string) =>
     foldCounts.pipe(
@@ -310,6 +322,9 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
 })
 
 export type InstanceStore = Effect.Success<ReturnType<typeof makeInstanceStore>>
+
+/** How many folded census changes (dead rows in their table) this process lets pile up before it vacuums them. */
+export const vacuumAfterChanges = 10_000
 
 // A list cursor is the last row's sort key, opaque to callers.
 

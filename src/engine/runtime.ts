@@ -44,6 +44,8 @@ export interface RuntimeShape {
    */
   readonly attachLocalWorker: (worker: LocalWorker) => Effect.Effect<void>
   readonly definitionOf: (workflowType: string, instanceId: string) => Effect.Effect<WorkflowDefinition<any> | undefined, EngineError>
+  /** Folds the census's pending changes into its counts (a worker does on each beat). */
+  readonly foldCounts: Effect.Effect<void, EngineError>
 }
 
 export class EngineRuntime extends Context.Service<EngineRuntime, RuntimeShape>()("orrery/engine/EngineRuntime") {}
@@ -186,6 +188,7 @@ export const makeRuntime = (store: InstanceStore, steps: Stepper, registry: Work
     deliverMessage,
     startChild,
     attachLocalWorker: steps.attachLocalWorker,
+    foldCounts: store.foldCounts,
     // A corrupted instance's activity does not run: its result could not be recorded.
     definitionOf: (workflowType, instanceId) =>
       store.load(workflowType, instanceId).pipe(

@@ -331,6 +331,42 @@ export const engineMigrations: ReadonlyArray<Migration> = [
       create index tasks_claimable on ${s}.tasks (due_at) where locked_until is null;
       create index tasks_leased on ${s}.tasks (locked_until) where locked_until is not null;
     `
+  },
+  {
+    component: "engine",
+    version: 8,
+    name: "census changes kept small",
+    // A census reads the changes not folded yet by a scan of their table, and a fold empties it by a
+    // DELETE: the dead rows stay in its pages until a vacuum, and every later fold and census reads
+    // them (a fold of a million changes left 8,500 pages: 10-55 ms a scan). The fold now answers how
+    // many changes it took, so that its caller vacuums the table once they add up (see the instance
+    // store); autovacuum gets to it after a thousand dead rows rather than a fifth of the table.
+    sql: (s) => `
+      alter table ${s}.instance_count_changes set (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+      create or replace function ${s}.fold_instance_counts() returns integer language plpgsql as $fn$
+      declare
+        v_taken integer;
+        v_folded integer;
+      begin
+        if not pg_try_advisory_xact_lock(hashtext('orrery.fold_instance_counts.${s}')) then return 0; end if;
+        with taken as (
+          delete from ${s}.instance_count_changes returning workflow_type, machine_version, status, state, delta
+        ), summed as (
+          select workflow_type, machine_version, status, state, sum(delta) as delta from taken
+          group by workflow_type, machine_version, status, state having sum(delta) <> 0
+        ), folded as (
+          insert into ${s}.instance_counts as c (workflow_type, machine_version, status, state, count)
+          select workflow_type, machine_version, status, state, delta from summed
+          order by workflow_type, machine_version, status, state
+          on conflict (workflow_type, machine_version, status, state) do update set count = c.count + excluded.count
+          returning 1
+        )
+        select (select count(*) from taken), (select count(*) from folded) into v_taken, v_folded;
+        if v_folded > 0 then delete from ${s}.instance_counts where count = 0; end if;
+        return v_taken;
+      end
+      $fn$;
+    `
   }
 ]
 
@@ -510,8 +546,11 @@ export const engineStatements = (s: string) => ({
   /** Clears the mark once an operator has repaired the history and it reads back whole. */
   clearCorrupted: `update ${s}.instances set corrupted = null where workflow_type = $1 and instance_id = $2`,
 
-  /** Folds the census's pending changes into its counts (see migration 5); answers how many keys moved. */
-  foldCounts: `select ${s}.fold_instance_counts() as folded`,
+  /** Folds the census's pending changes into its counts (see migrations 5 and 8); answers how many changes it took. */
+  foldCounts: `select ${s}.fold_instance_counts() as taken`,
+
+  /** Gives the folded changes' pages back (VACUUM runs alone, outside a transaction). */
+  vacuumCountChanges: `vacuum ${s}.instance_count_changes`,
 
   /** The counts with the changes not folded yet: exact as of this statement, however long ago the fold ran. */
   census: `

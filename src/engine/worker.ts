@@ -75,7 +75,7 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
   const beat = fromDriver(db, () => db.query<{ live: number }>(sql.workerBeat, [id, JSON.stringify(counts), workerLiveMs])).pipe(
     Effect.tap(([row]) => Effect.sync(() => (live = Math.max(1, row?.live ?? 1)))),
     // The census's pending changes go into its counts on every beat, so that a census sums few of them.
-    Effect.andThen(fromDriver(db, () => db.query(sql.foldCounts))),
+    Effect.andThen(runtime.foldCounts),
     // Presence is bookkeeping: whatever goes wrong (the schema dropped under a closing worker), the work goes on.
     Effect.catchCause(() => Effect.void)
   )
