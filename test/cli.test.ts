@@ -99,9 +99,9 @@ const expectOneLine = (result: { code: number | null; stdout: string; stderr: st
 /** What migrate applies for this repository's config: Orrery's migrations, then the shipped domains' tables. */
 const shippedMigrations = {
   applied:
-    "log 1 (event log), engine 1 (instances and tasks), engine 2 (workers), engine 3 (circuits), engine 4 (corrupted instances), engine 5 (census counters), engine 6 (lists by state), engine 7 (claimable tasks), engine 8 (census changes kept small), shop 1 (shop services: inventory, reservations, shipments), " +
+    "log 1 (event log), engine 1 (instances and tasks), engine 2 (workers), engine 3 (circuits), engine 4 (corrupted instances), engine 5 (census counters), engine 6 (lists by state), engine 7 (claimable tasks), engine 8 (census changes kept small), engine 9 (state paths by type and status), shop 1 (shop services: inventory, reservations, shipments), " +
     "test-payments 1 (test payment provider: charges and refunds by idempotency key), travel 1 (travel services: seats, holds, tickets)",
-  current: "log 1, engine 8, shop 1, test-payments 1, travel 1"
+  current: "log 1, engine 9, shop 1, test-payments 1, travel 1"
 }
 
 const migrationsIn = async (dataDir: string) => {

@@ -367,6 +367,67 @@ export const engineMigrations: ReadonlyArray<Migration> = [
       end
       $fn$;
     `
+ },
+  {
+    component: "engine",
+    version: 9,
+    name: "state paths by type and status",
+    // Migration 6's GIN index found an instance by any of its state paths, but a list by type, status
+    // and state is paged newest first, and the planner, multiplying the three filters' selectivities
+    // as if independent (a state implies its type and mostly its status), expected a dozen rows where
+    // a million-instance log had thousands: it took every match from the GIN index and sorted them,
+    // a cost that grew with the log. Here each path is a row of its own beside the instance's type,
+    // status and creation, so that a btree walks exactly one page of a filter newest first. The rows
+    // change only when the state or the status does (most steps change the context alone), and the
+    // instance row loses its generated column: no step computes its paths any more.
+    sql: (s) => `
+      create table ${s}.instance_paths (
+        path text not null,
+        workflow_type text not null,
+        status text not null,
+        created_at timestamptz not null,
+        instance_id text not null,
+        primary key (path, workflow_type, status, created_at, instance_id)
+      );
+      -- Lists by type and state whatever the status.
+      create index instance_paths_by_type on ${s}.instance_paths (path, workflow_type, created_at, instance_id);
+
+      create function ${s}.keep_instance_paths() returns trigger language plpgsql as $fn$
+      begin
+        if tg_op <> 'INSERT' then
+          delete from ${s}.instance_paths p using unnest(${s}.state_paths(old.state)) as gone(path)
+          where p.path = gone.path and p.workflow_type = old.workflow_type and p.status = old.status
+            and p.created_at = old.created_at and p.instance_id = old.instance_id;
+        end if;
+        if tg_op <> 'DELETE' then
+          insert into ${s}.instance_paths (path, workflow_type, status, created_at, instance_id)
+          select distinct path, new.workflow_type, new.status, new.created_at, new.instance_id from unnest(${s}.state_paths(new.state)) as path;
+        end if;
+        return null;
+      end
+      $fn$;
+      create trigger instances_pathed after insert or delete on ${s}.instances
+        for each row execute function ${s}.keep_instance_paths();
+      create trigger instances_repathed after update of workflow_type, instance_id, status, state, created_at on ${s}.instances
+        for each row when (old.status is distinct from new.status or old.state is distinct from new.state
+          or old.workflow_type is distinct from new.workflow_type or old.instance_id is distinct from new.instance_id
+          or old.created_at is distinct from new.created_at)
+        execute function ${s}.keep_instance_paths();
+      create function ${s}.clear_instance_paths() returns trigger language plpgsql as $fn$
+      begin
+        delete from ${s}.instance_paths;
+        return null;
+      end
+      $fn$;
+      create trigger instances_paths_cleared after truncate on ${s}.instances
+        for each statement execute function ${s}.clear_instance_paths();
+
+      -- The instances there already (the triggers keep writers out until this commits).
+      insert into ${s}.instance_paths (path, workflow_type, status, created_at, instance_id)
+      select distinct path, workflow_type, status, created_at, instance_id from ${s}.instances, unnest(state_paths) as path;
+      drop index ${s}.instances_state_paths;
+      alter table ${s}.instances drop column state_paths;
+    `
   }
 ]
 
@@ -584,10 +645,16 @@ export interface ListQuery {
   readonly limit: number
 }
 
+/** The instance columns a list answers with. */
+const listedColumns = ["workflow_type", "instance_id", "machine_version", "status", "state", "snapshot", "stream_version", "inputs", "parent", "children",
+  "failure", "corrupted", "created_at", "updated_at"]
+
 /**
  * The list's SQL with a condition for each filter given and none for the others, so that the plan
  * of each combination (prepared, and kept generic once it has run a few times) uses the index that
- * fits it: by type, by type and status, the state paths' GIN index, or the newest first.
+ * fits it: by type, by type and status, or the newest first. A list by state walks the state's rows
+ * in `instance_paths` (migration 9) newest first and joins each to its instance: its type, status,
+ * creation and id are there too, so that the walk stops after one page whatever the log's size.
  *
  * @example
  * const { text, params } = listStatement("orrery", { type: "ticket", status: "running", statePath: ["open", "triage"],
@@ -600,26 +667,35 @@ export const listStatement = (s: string, query: ListQuery): { readonly text: str
     params.push(value)
     return `$${params.length}::${cast}`
   }
+  const byPath = query.statePath !== null
+  // The key columns (type, status, creation, id) from the path rows when walking them, else from the instance.
+  const key = byPath ? "p." : ""
+  const row = byPath ? "i." : ""
   const where: Array<string> = []
-  if (query.type !== null) where.push(`workflow_type = ${param(query.type, "text")}`)
-  if (query.status !== null) where.push(`status = ${param(query.status, "text")}`)
   // The instance is in that state when the path is one of its state's paths (keys joined by dots).
-  if (query.statePath !== null) where.push(`state_paths @> array[${param(query.statePath.join("."), "text")}]`)
-  if (query.updatedBefore !== null) where.push(`updated_at < ${param(query.updatedBefore, "timestamptz")}`)
-  if (query.id !== null) where.push(`instance_id = ${param(query.id, "text")}`)
-  if (query.idPrefix !== null) where.push(`starts_with(instance_id, ${param(query.idPrefix, "text")})`)
+  if (query.statePath !== null) where.push(`p.path = ${param(query.statePath.join("."), "text")}`)
+  if (query.type !== null) where.push(`${key}workflow_type = ${param(query.type, "text")}`)
+  if (query.status !== null) where.push(`${key}status = ${param(query.status, "text")}`)
+  if (query.updatedBefore !== null) where.push(`${row}updated_at < ${param(query.updatedBefore, "timestamptz")}`)
+  if (query.id !== null) where.push(`${key}instance_id = ${param(query.id, "text")}`)
+  if (query.idPrefix !== null) where.push(`starts_with(${key}instance_id, ${param(query.idPrefix, "text")})`)
   if (query.after !== null) {
     const [createdAt, type, id] = query.after
     const created = param(createdAt, "timestamptz")
     // The bound on created_at alone is implied by the row comparison; it is what an index can seek to.
-    where.push(`created_at <= ${created}`, `(created_at, workflow_type, instance_id) < (${created}, ${param(type, "text")}, ${param(id, "text")})`)
+    where.push(
+      `${key}created_at <= ${created}`,
+      `(${key}created_at, ${key}workflow_type, ${key}instance_id) < (${created}, ${param(type, "text")}, ${param(id, "text")})`
+    )
   }
+  const from = byPath
+    ? `${s}.instance_paths p join ${s}.instances i on i.workflow_type = p.workflow_type and i.instance_id = p.instance_id`
+    : `${s}.instances`
   const text = `
-    select workflow_type, instance_id, machine_version, status, state, snapshot, stream_version, inputs, parent, children,
-      failure, corrupted, created_at, updated_at
-    from ${s}.instances
+    select ${listedColumns.map((column) => row + column).join(", ")}
+    from ${from}
     ${where.length === 0 ? "" : `where ${where.join(" and ")}`}
-    order by created_at desc, workflow_type desc, instance_id desc
+    order by ${key}created_at desc, ${key}workflow_type desc, ${key}instance_id desc
     limit ${param(query.limit, "int")}`
   return { text, params }
 }
