@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- growth [--sizes 0,1000000] [--driver postgres|pglite] [--sagas N] [--samples N] [--read-all-cap N] [--no-doctor]`
+ * `npm run bench -- growth [--sizes 0,1000000] [--driver postgres|pglite] [--sagas N] [--samples N] [--read-all-cap N] [--timers N] [--no-doctor]`
  *
  * Do the engine's costs stay flat as the log grows? On a database of its own
  * (Postgres: a new database on DATABASE_URL's server, dropped at the end;
@@ -9,7 +9,9 @@
  * (bench/growth/fill.ts: 90 % finished, the running ones' timers pending;
  * the load rate is a figure), and measures (bench/growth/measure.ts) single
  * appends/s, sagas/s, `get`, `history`, `list`, the census per machine,
- * `readAll` catch-up and `doctor` — each beside its value at the first size.
+ * `readAll` catch-up, a new subscription catching up, timers firing with
+ * `--timers` of them in the table (default 50,000) and `doctor` — each beside
+ * its value at the first size.
  * Size 0 is the seed alone (a few hundred events).
  */
 import { Effect, type Layer, References, type Scope } from "effect"
@@ -20,10 +22,11 @@ import { Database, layerPglite, layerPostgres, maskUrl } from "../src/log/index.
 import { growthApplication, growthDomains } from "./growth/app.js"
 import { fill, type FillResult, planFill, type Template } from "./growth/fill.js"
 import { listFilter, measure, type SizeFigures } from "./growth/measure.js"
+import { plotGrowth } from "./growth/plot.js"
 import { seed } from "./growth/seed.js"
 import { type BenchContext, type BenchOutput, formatTable } from "./support.js"
 
-export const description = "costs as the log grows: appends, sagas, get, history, list, census, readAll and doctor at each size, beside size 0"
+export const description = "costs as the log grows: appends, sagas, get, history, list, census, readAll, a new subscription and doctor at each size, beside size 0"
 
 const schema = "orrery"
 const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
@@ -31,6 +34,7 @@ const serverUrl = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:543
 /** What one size's database holds, read back after the fill. */
 export interface Contents {
   readonly events: number
+  /** Instances of the shipped workflows (the seed's and their copies; not the benchmark's own sagas and naps). */
   readonly instances: number
   readonly finished: number
   readonly timersPending: number
@@ -56,11 +60,14 @@ const options = (args: ReadonlyArray<string>) => {
       sagas: { type: "string", default: "1000" },
       samples: { type: "string", default: "300" },
       "read-all-cap": { type: "string", default: "10000000" },
+      timers: { type: "string", default: "50000" },
       "no-doctor": { type: "boolean", default: false }
     }
   })
   const sizes = values.sizes.split(",").map(Number)
   if (sizes.some((size) => !Number.isInteger(size) || size < 0)) throw new Error(`--sizes takes event counts, e.g. 0,1000000 (got ${values.sizes})`)
+  const timers = Number(values.timers)
+  if (!Number.isInteger(timers) || timers < 0) throw new Error(`--timers takes a count of naps, e.g. 50000 or 0 for none (got ${values.timers})`)
   if (values.driver !== "postgres" && values.driver !== "pglite") throw new Error(`--driver is postgres or pglite (got ${values.driver})`)
   return {
     sizes: [...sizes].sort((a, b) => a - b),
@@ -68,6 +75,7 @@ const options = (args: ReadonlyArray<string>) => {
     sagas: Number(values.sagas),
     samples: Number(values.samples),
     readAllCap: Number(values["read-all-cap"]),
+    timers,
     doctor: !values["no-doctor"]
   }
 }
@@ -105,8 +113,8 @@ const templates = query<{ stream: string; finished: boolean; events: number; lin
 /** What the database holds now. */
 export const contents = query<Contents>(
   `select (select count(*)::int from ${schema}.events) as events,
-     (select count(*)::int from ${schema}.instances) as instances,
-     (select count(*)::int from ${schema}.instances where status <> 'running') as finished,
+     (select count(*)::int from ${schema}.instances where workflow_type not in ('three-step', 'nap')) as instances,
+     (select count(*)::int from ${schema}.instances where workflow_type not in ('three-step', 'nap') and status <> 'running') as finished,
      (select count(*)::int from ${schema}.tasks where kind = 'timer' and due_at > now()) as "timersPending",
      (select count(*)::int from ${schema}.tasks where kind = 'timer' and due_at <= now()) as "timersDue"`
 ).pipe(Effect.map((rows) => rows[0]!))
@@ -116,6 +124,7 @@ const flatten = (figures: SizeFigures): Record<string, number | null> => ({
   "appends/s (8 writers)": figures.appendsPerSecond,
   "sagas/s": figures.sagasPerSecond,
   "WAL bytes/saga": figures.walBytesPerSaga,
+  "WAL full pages/saga": figures.walFullPagesPerSaga,
   "get p50 ms": figures.getMs.p50,
   "get p99 ms": figures.getMs.p99,
   "history p50 ms": figures.historyMs.p50,
@@ -123,7 +132,10 @@ const flatten = (figures: SizeFigures): Record<string, number | null> => ({
   [`list ${listFilter.type}/${listFilter.status}/${listFilter.state} p50 ms`]: figures.listMs.p50,
   [`list ${listFilter.type}/${listFilter.status}/${listFilter.state} p99 ms`]: figures.listMs.p99,
   ...Object.fromEntries(Object.entries(figures.censusMs).map(([type, latency]) => [`census ${type} p99 ms`, latency.p99])),
+  "timers: 100 due, p99 ms late": figures.timers?.few.p99 ?? null,
+  "timers: backlog fired/s": figures.timers?.backlog.firedPerSecond ?? null,
   "readAll events/s": figures.readAll?.eventsPerSecond ?? null,
+  "subscription catch-up events/s": figures.subscription?.eventsPerSecond ?? null,
   "doctor s": figures.doctor?.seconds ?? null
 })
 
@@ -164,9 +176,13 @@ export const run = async (context: BenchContext): Promise<BenchOutput> => {
           context.progress(`size ${size}: adding ${plan.events} events`)
           filled = yield* Effect.promise(() => fill(db, schema, seedTemplates, plan, round, context.progress))
           round += plan.finishedRounds + 1
-          // As autovacuum would after a load: statistics for the plans, GIN pending lists flushed (one statement a
+          // As autovacuum would after a load: statistics for the plans, visibility maps set (one statement a
           // call: VACUUM refuses a multi-statement string).
-          for (const table of ["events", "instances", "tasks"]) yield* Effect.promise(() => db.exec(`vacuum analyze ${schema}.${table}`))
+          for (const table of ["events", "instances", "instance_paths", "tasks"]) yield* Effect.promise(() => db.exec(`vacuum analyze ${schema}.${table}`))
+          // The load's WAL (gigabytes at 10 M) has the server checkpointing for minutes after it; the figures are
+          // of a database at work, not of one still writing its load out: one checkpoint now (Postgres only; a
+          // role without the right to it measures as it is).
+          if (opts.driver === "postgres") yield* Effect.promise(() => db.exec("checkpoint").catch(() => undefined))
         }
         const now = yield* contents
         context.progress(`size ${size}: ${now.events} events, ${now.instances} instances (${now.finished} finished), ${now.timersPending} timers pending`)
@@ -175,6 +191,7 @@ export const run = async (context: BenchContext): Promise<BenchOutput> => {
           sagas: opts.sagas,
           samples: opts.samples,
           readAllCap: opts.readAllCap,
+          timers: opts.timers,
           doctor: opts.doctor,
           schema,
           progress: context.progress
@@ -205,9 +222,11 @@ export const run = async (context: BenchContext): Promise<BenchOutput> => {
       `fill to ${r.size.toLocaleString("en-US")}: ${r.fill!.events.toLocaleString("en-US")} events in ${r.fill!.seconds} s (${r.fill!.eventsPerSecond.toLocaleString("en-US")} events/s); holds ${r.contents.instances.toLocaleString("en-US")} instances, ${r.contents.finished.toLocaleString("en-US")} finished, ${r.contents.timersPending.toLocaleString("en-US")} timers pending`
     )
   ].join("\n")
+  const sized = relative.map((ratio, i) => ({ size: results[i]!.size, ...ratio }))
   return {
     environment: { driver: opts.driver, database: location, options: opts },
-    results: { seed: seedContents, sizes: results, ratios: relative.map((ratio, i) => ({ size: results[i]!.size, ...ratio })) },
-    table
+    results: { seed: seedContents, sizes: results, ratios: sized },
+    table,
+    png: await plotGrowth(sized)
   }
 }

@@ -87,7 +87,9 @@ try {
   const json = JSON.stringify(document, null, 2)
   fs.mkdirSync(resultsDir, { recursive: true })
   fs.writeFileSync(file, `${json}\n`)
-  process.stderr.write(`\n${output.table}\n\nwritten to ${document.file}\n`)
+  const plot = output.png === undefined ? undefined : file.replace(/\.json$/, ".png")
+  if (plot !== undefined) fs.writeFileSync(plot, output.png!)
+  process.stderr.write(`\n${output.table}\n\nwritten to ${document.file}${plot === undefined ? "" : ` and ${path.relative(process.cwd(), plot)}`}\n`)
   process.stdout.write(`${json}\n`)
 } catch (error) {
   if (controller.signal.aborted) {

@@ -24,6 +24,8 @@ export interface BenchOutput {
   readonly results: unknown
   /** A short human table (already formatted, several lines). */
   readonly table: string
+  /** A plot of the figures, written beside the JSON document as `<name>-<timestamp>.png`. */
+  readonly png?: Uint8Array
 }
 
 /** A benchmark module (`bench/<name>.ts`) exports `run` of this type and a one-line `description`. */

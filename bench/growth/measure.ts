@@ -3,10 +3,11 @@
  * services: single appends/s (8 writers), completed three-step sagas/s (worker
  * in this process), `get` and `history` of random instances, `list` by type,
  * status and state, the census of each machine, `readAll` catching up from the
- * start, and (unless skipped) `doctor`; and the WAL the sagas wrote. Latencies are of calls made one after
+ * start and a new subscription over the same events, and (unless skipped)
+ * `doctor`; and the WAL the sagas wrote. Latencies are of calls made one after
  * another, so that they are the calls' own and not queueing.
  */
-import { Effect } from "effect"
+import { Deferred, Effect } from "effect"
 import * as os from "node:os"
 import { checkup } from "../../src/engine/checkup.js"
 import { Engine, WorkflowRegistry } from "../../src/engine/index.js"
@@ -25,6 +26,11 @@ export interface SizeFigures {
   readonly sagasPerSecond: number
   /** WAL written while the sagas ran, per saga (the whole database: the worker's claims and polls included). */
   readonly walBytesPerSaga: number
+  /**
+   * Full-page images in that WAL, per saga (the server's, from pg_stat_wal; null where it has none): the first
+   * change to a page after a checkpoint writes the whole 8 kB page, so the bytes depend on where the checkpoint fell.
+   */
+  readonly walFullPagesPerSaga: number | null
   /** The machine's 1-minute load average when the size's figures were taken: other work moves the rates. */
   readonly loadAverage: number
   readonly getMs: Latency
@@ -34,7 +40,18 @@ export interface SizeFigures {
   readonly censusMs: Readonly<Record<string, Latency>>
   /** Null when a transaction open elsewhere on the server held the log's reads back (see `catchUp`). */
   readonly readAll: { readonly events: number; readonly seconds: number; readonly eventsPerSecond: number } | null
+  /** A new subscription catching up over the same events as readAll (null when readAll was skipped). */
+  readonly subscription: { readonly events: number; readonly seconds: number; readonly eventsPerSecond: number } | null
   /** How long `doctor` took and how many problems it found (every copy's hash chain must verify); null when skipped. */
+  /**
+   * Timers with `pending` of them in the table: how late 100 fire when made due (ms after their due time), and
+   * the rest made due at once: how fast one worker fires them and how late they are (null: `--timers 0`).
+   */
+  readonly timers: {
+    readonly pending: number
+    readonly few: { readonly timers: number; readonly p50: number; readonly p99: number }
+    readonly backlog: { readonly timers: number; readonly seconds: number; readonly firedPerSecond: number; readonly p50: number; readonly p99: number }
+  } | null
   readonly doctor: { readonly seconds: number; readonly problems: number } | null
 }
 
@@ -46,6 +63,8 @@ export interface MeasureOptions {
   /** Stop the readAll catch-up after this many events (the rate is what counts). */
   readonly readAllCap: number
   readonly doctor: boolean
+  /** Naps started for the timer figures (0: none). */
+  readonly timers: number
   readonly schema: string
   readonly progress: (line: string) => void
 }
@@ -88,6 +107,12 @@ const appends = (label: string) =>
     })
     return result.operationsPerSecond
   })
+
+/** Full-page images written to the WAL so far (the whole server's), or null where pg_stat_wal is not kept. */
+const fullPageImages = Effect.flatMap(Database, (db) =>
+  Effect.promise(() =>
+    db.query<{ fpi: number }>("select wal_fpi::float8 as fpi from pg_stat_wal").then(([row]) => row?.fpi ?? null, () => null)
+  ))
 
 /** Starts `count` three-step sagas (32 at a time) and waits until all are done: completed sagas/s. */
 const sagas = (label: string, count: number, schema: string) =>
@@ -135,6 +160,82 @@ const catchUp = (cap: number, schema: string) =>
     return { events, seconds: round(seconds), eventsPerSecond: Math.round(events / seconds) }
   })
 
+/** Milliseconds between `dueAt` and the step that fired each of `label`'s naps made due then, by percentile. */
+const lateness = (schema: string, label: string, dueAt: Date, batch: string) =>
+  query<{ p50: number; p99: number; fired: number }>(
+    `select percentile_disc(0.5) within group (order by late) as p50, percentile_disc(0.99) within group (order by late) as p99, count(*)::int as fired
+     from (select extract(epoch from updated_at - $2::timestamptz)::float8 * 1000 as late from ${schema}.instances
+       where workflow_type = 'nap' and starts_with(instance_id, $1) and status = 'done') fired`,
+    [`${label}-${batch}-`, dueAt.toISOString()]
+  ).pipe(Effect.map(([row]) => ({ p50: round(row!.p50), p99: round(row!.p99), fired: row!.fired })))
+
+/** Brings the timers of `label`'s naps in `batch` forward to now; answers when that was (the database's clock). */
+const makeDue = (schema: string, label: string, batch: string) =>
+  query<{ due_at: Date }>(
+    `update ${schema}.tasks set due_at = now() where kind = 'timer' and workflow_type = 'nap' and starts_with(instance_id, $1) returning due_at`,
+    [`${label}-${batch}-`]
+  ).pipe(Effect.map((rows) => ({ dueAt: rows[0]?.due_at ?? new Date(), count: rows.length })))
+
+/** Waits until `count` of `label`'s naps in `batch` have woken. */
+const awake = (schema: string, label: string, batch: string, count: number) =>
+  Effect.gen(function*() {
+    while (true) {
+      const [row] = yield* query<{ n: number }>(
+        `select count(*)::int as n from ${schema}.instances where workflow_type = 'nap' and starts_with(instance_id, $1) and status = 'done'`,
+        [`${label}-${batch}-`]
+      )
+      if (row!.n >= count) return
+      yield* Effect.sleep("50 millis")
+    }
+  })
+
+/**
+ * Timers firing with `count` of them in the table: starts `count` naps (each a timer an hour ahead),
+ * makes 100 of them due and times how late they fire (the others pending: what every claim passes
+ * by), then makes the rest due at once and times the backlog's drain — its lateness is mostly
+ * queueing, the rate at which one worker fires timers is the figure.
+ */
+const timers = (label: string, count: number, schema: string) =>
+  Effect.gen(function*() {
+    const engine = yield* Engine
+    const few = Math.min(100, count)
+    const naps = Array.from({ length: count }, (_, i) => (i < few ? `${label}-few-${i}` : `${label}-rest-${i}`))
+    yield* Effect.forEach(naps, (id) => engine.start("nap", {}, { id }).pipe(Effect.orDie), { concurrency: 64, discard: true })
+    const soon = yield* makeDue(schema, label, "few")
+    yield* awake(schema, label, "few", soon.count)
+    const fewLate = yield* lateness(schema, label, soon.dueAt, "few")
+    const started = performance.now()
+    const rest = yield* makeDue(schema, label, "rest")
+    yield* awake(schema, label, "rest", rest.count)
+    const seconds = (performance.now() - started) / 1000
+    const restLate = yield* lateness(schema, label, rest.dueAt, "rest")
+    return {
+      pending: count,
+      few: { timers: fewLate.fired, p50: fewLate.p50, p99: fewLate.p99 },
+      backlog: { timers: restLate.fired, seconds: round(seconds), firedPerSecond: Math.round(restLate.fired / seconds), p50: restLate.p50, p99: restLate.p99 }
+    }
+  })
+
+/**
+ * A new durable subscription (no checkpoint: from the start of the log) delivering `target` events to
+ * a handler that counts them, its checkpoint moving after each batch as a read model's would: events/s.
+ */
+const subscriptionCatchUp = (label: string, target: number) =>
+  Effect.scoped(Effect.gen(function*() {
+    const log = yield* EventLog
+    const caughtUp = yield* Deferred.make<void>()
+    let delivered = 0
+    const started = performance.now()
+    yield* log.subscribe(`growth-catch-up-${label}`, () =>
+      Effect.suspend(() => {
+        delivered += 1
+        return delivered === target ? Deferred.succeed(caughtUp, undefined) : Effect.void
+      }))
+    yield* Deferred.await(caughtUp)
+    const seconds = (performance.now() - started) / 1000
+    return { events: delivered, seconds: round(seconds), eventsPerSecond: Math.round(delivered / seconds) }
+  }))
+
 /**
  * Every figure at the log's present size.
  *
@@ -153,9 +254,12 @@ export const measure = (options: MeasureOptions) =>
     const appendsPerSecond = yield* appends(label)
     progress(`${label}: ${options.sagas} three-step sagas`)
     const [walBefore] = yield* query<{ lsn: string }>("select pg_current_wal_insert_lsn()::text as lsn")
+    const fullPagesBefore = yield* fullPageImages
     const sagasPerSecond = yield* sagas(label, options.sagas, schema)
     const [wal] = yield* query<{ bytes: number }>("select pg_wal_lsn_diff(pg_current_wal_insert_lsn(), $1::pg_lsn)::float8 as bytes", [walBefore!.lsn])
     const walBytesPerSaga = Math.round(wal!.bytes / options.sagas)
+    const fullPagesAfter = yield* fullPageImages
+    const walFullPagesPerSaga = fullPagesBefore === null || fullPagesAfter === null ? null : round((fullPagesAfter - fullPagesBefore) / options.sagas)
     const sample = yield* query<{ workflow_type: string; instance_id: string }>(
       `select workflow_type, instance_id from ${schema}.instances where workflow_type <> 'three-step' order by random() limit $1`,
       [options.samples]
@@ -176,9 +280,16 @@ export const measure = (options: MeasureOptions) =>
     for (const type of [...new Set(registry.all.map((definition) => definition.type))].sort()) {
       censusMs[type] = yield* timed(Math.max(10, Math.floor(options.samples / 10)), () => engine.census(type).pipe(Effect.orDie))
     }
+    progress(`${label}: ${options.timers} timers`)
+    const timersFired = options.timers === 0 ? null : yield* timers(label, options.timers, schema)
     progress(`${label}: readAll from the start`)
     const readAll = yield* catchUp(options.readAllCap, schema)
     if (readAll === null) progress(`${label}: readAll skipped: a transaction open on the server holds back the log's gap-safe reads`)
+    // As many events as readAll read: the same stretch of the log, through a subscription's batches and checkpoints.
+    const subscription = readAll === null || readAll.events === 0 ? null : yield* Effect.gen(function*() {
+      progress(`${label}: a new subscription catching up from the start`)
+      return yield* subscriptionCatchUp(label, readAll.events)
+    }).pipe(Effect.orDie)
     let doctor: SizeFigures["doctor"] = null
     if (options.doctor) {
       progress(`${label}: doctor`)
@@ -191,12 +302,15 @@ export const measure = (options: MeasureOptions) =>
       appendsPerSecond,
       sagasPerSecond,
       walBytesPerSaga,
+      walFullPagesPerSaga,
       loadAverage: round(os.loadavg()[0]!),
       getMs,
       historyMs,
       listMs: { ...listed, filter: listFilter, found },
       censusMs,
       readAll,
+      subscription,
+      timers: timersFired,
       doctor
     } satisfies SizeFigures
   })
