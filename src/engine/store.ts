@@ -394,10 +394,13 @@ export const engineMigrations: ReadonlyArray<Migration> = [
 
       create function ${s}.keep_instance_paths() returns trigger language plpgsql as $fn$
       begin
+        -- The paths as an array the key's first column is compared with: a join with their unnest would leave
+        -- the path out of the index condition in a plan cached while the table was small, and each step would
+        -- then scan the whole index (2.6 ms a step at 50,000 rows, against 0.16 ms).
         if tg_op <> 'INSERT' then
-          delete from ${s}.instance_paths p using unnest(${s}.state_paths(old.state)) as gone(path)
-          where p.path = gone.path and p.workflow_type = old.workflow_type and p.status = old.status
-            and p.created_at = old.created_at and p.instance_id = old.instance_id;
+          delete from ${s}.instance_paths
+          where path = any(${s}.state_paths(old.state)) and workflow_type = old.workflow_type and status = old.status
+            and created_at = old.created_at and instance_id = old.instance_id;
         end if;
         if tg_op <> 'DELETE' then
           insert into ${s}.instance_paths (path, workflow_type, status, created_at, instance_id)
@@ -563,10 +566,20 @@ export const engineStatements = (s: string) => ({
       (select min(due_at) from ${s}.tasks where locked_until is null),
       (select min(due_at) from ${s}.tasks where locked_until < now())) as next_due) next`,
 
+  /**
+   * Extends this worker's leases on the tasks in hand ($3). A task whose row another transaction holds is
+   * skipped: that is its step consuming it (the lease no longer matters), and waiting for it deadlocked with
+   * batched steps deleting the same tasks in another order — the whole beat failed, and every lease in it went
+   * unextended (seen with 50,000 timers due at once). A step rolled back leaves its task to the next beat.
+   */
   heartbeat: `
-    update ${s}.tasks set locked_until = now() + $2 * interval '1 millisecond'
-    where locked_by = $1 and id in (select jsonb_array_elements_text($3::text::jsonb)::bigint)
-    returning id`,
+    update ${s}.tasks t set locked_until = now() + $2 * interval '1 millisecond'
+    from (
+      select id from ${s}.tasks where locked_by = $1 and id in (select jsonb_array_elements_text($3::text::jsonb)::bigint)
+      order by id for update skip locked
+    ) held
+    where t.id = held.id
+    returning t.id`,
 
   release: `update ${s}.tasks set locked_by = null, locked_until = null where locked_by = $1 and id in (select jsonb_array_elements_text($2::text::jsonb)::bigint)`,
 
