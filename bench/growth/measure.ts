@@ -201,9 +201,10 @@ const timers = (label: string, count: number, schema: string) =>
     const few = Math.min(100, count)
     const naps = Array.from({ length: count }, (_, i) => (i < few ? `${label}-few-${i}` : `${label}-rest-${i}`))
     yield* Effect.forEach(naps, (id) => engine.start("nap", {}, { id }).pipe(Effect.orDie), { concurrency: 64, discard: true })
-    // Statistics for the tables the naps just grew, as autovacuum gives them a minute or so later. Without them the
-    // plans each connection cached while the tables were small stay in use: at size 0 (24 instances analyzed) the
-    // instance lookups walked a list index over every nap, 40-60 ms each, and the backlog fired 180-220 timers/s.
+    // Statistics for the tables the naps just grew (the worker's beat would analyze them within 2 s; done here so
+    // that the figure does not depend on when the beat falls). Without them the plans each connection cached while
+    // the tables were small stay in use: at size 0 the instance lookups walked a list index over every nap, 40-60 ms
+    // each, and the backlog fired 180-220 timers/s.
     yield* Effect.flatMap(Database, (db) =>
       Effect.forEach(["instances", "instance_paths", "tasks", "events"], (table) => Effect.promise(() => db.exec(`analyze ${schema}.${table}`)), { discard: true }))
     const soon = yield* makeDue(schema, label, "few")

@@ -46,6 +46,8 @@ export interface RuntimeShape {
   readonly definitionOf: (workflowType: string, instanceId: string) => Effect.Effect<WorkflowDefinition<any> | undefined, EngineError>
   /** Folds the census's pending changes into its counts (a worker does on each beat). */
   readonly foldCounts: Effect.Effect<void, EngineError>
+  /** Analyzes the engine's tables that have outgrown their statistics (a worker does on each beat). */
+  readonly refreshStatistics: Effect.Effect<void, EngineError>
 }
 
 export class EngineRuntime extends Context.Service<EngineRuntime, RuntimeShape>()("orrery/engine/EngineRuntime") {}
@@ -189,6 +191,7 @@ export const makeRuntime = (store: InstanceStore, steps: Stepper, registry: Work
     startChild,
     attachLocalWorker: steps.attachLocalWorker,
     foldCounts: store.foldCounts,
+    refreshStatistics: store.refreshStatistics,
     // A corrupted instance's activity does not run: its result could not be recorded.
     definitionOf: (workflowType, instanceId) =>
       store.load(workflowType, instanceId).pipe(

@@ -623,6 +623,15 @@ export const engineStatements = (s: string) => ({
   /** Folds the census's pending changes into its counts (see migrations 5 and 8); answers how many changes it took. */
   foldCounts: `select ${s}.fold_instance_counts() as taken`,
 
+  /**
+   * Which of tables $2 (a JSON array, in schema $1) have changed by more rows than they held when last analyzed, and by at
+   * least $3: their statistics describe a table that is no longer there (see the instance store's refreshStatistics).
+   */
+  outgrownStatistics: `
+    select relname::text as relname from pg_stat_user_tables
+    where schemaname = $1 and relname in (select jsonb_array_elements_text($2::text::jsonb))
+      and n_mod_since_analyze > greatest($3::bigint, n_live_tup - n_mod_since_analyze)`,
+
   /** Gives the folded changes' pages back (VACUUM runs alone, outside a transaction). */
   vacuumCountChanges: `vacuum ${s}.instance_count_changes`,
 

@@ -76,6 +76,8 @@ const make = Effect.fnUntraced(function*(options: WorkerOptions) {
     Effect.tap(([row]) => Effect.sync(() => (live = Math.max(1, row?.live ?? 1)))),
     // The census's pending changes go into its counts on every beat, so that a census sums few of them.
     Effect.andThen(runtime.foldCounts),
+    // And statistics kept up with tables that outgrew them (a new database in a burst; PGlite has no autovacuum).
+    Effect.andThen(runtime.refreshStatistics),
     // Presence is bookkeeping: whatever goes wrong (the schema dropped under a closing worker), the work goes on.
     Effect.catchCause(() => Effect.void)
   )

@@ -7,7 +7,7 @@
  * subscription moves on. Each subscription is its own fiber, so one's failures
  * never hold up another.
  */
-import { Cause, Duration, Effect, Schedule, type Scope } from "effect"
+import { Cause, Duration, Effect, Option, Schedule, type Scope } from "effect"
 import type { DatabaseShape } from "./database.js"
 import { fromDriver } from "./driver-errors.js"
 import type { EventCatalog } from "./event-type.js"
@@ -15,6 +15,9 @@ import { type BrokenEvent, type EventRow, LogCursor, type RecordedEvent, toRecor
 import type { StoreUnavailable } from "./database.js"
 import type { Statements } from "./statements.js"
 import type { Wakeups } from "./wakeups.js"
+
+/** How many times a subscription reads again, backing off from 50 ms, after a wake-up that found nothing to read. */
+const heldBackRetries = 8
 
 export type SubscriptionHandler<R = never> = (event: RecordedEvent) => Effect.Effect<unknown, unknown, R>
 
@@ -127,6 +130,7 @@ export const runSubscription = <R>(
         if (error !== undefined) yield* park(event, error, maxAttempts)
       }
       const read = batch.events.length + batch.broken.length
+      lastRead = read
       if (read > 0) {
         yield* fromDriver(db, () => db.query(sql.saveCheckpoint, [name, batch.next.transactionId, batch.next.position]))
         cursor = batch.next
@@ -136,6 +140,11 @@ export const runSubscription = <R>(
 
     const latch = yield* ctx.wakeups.register
     let failures = 0
+    /** Events the last read took, and whether the wait before it was ended by a wake-up (not the poll interval). */
+    let lastRead = 0
+    let woken = false
+    /** Reads again after a wake-up that found nothing, so far. */
+    let heldBack = 0
     const loop = Effect.gen(function*() {
       while (true) {
         yield* latch.close
@@ -151,7 +160,17 @@ export const runSubscription = <R>(
             )
           })
         )
-        if (!more) yield* latch.await.pipe(Effect.timeoutOption(pollInterval))
+        if (more) continue
+        // Woken for an append it could not read yet: a transaction begun before that append is still open
+        // somewhere on the server, and gap-safe reads stop before it. Another wake-up may never come (that was
+        // the last append), so read again shortly, backing off, rather than wait out the poll interval.
+        if (woken && lastRead === 0 && heldBack < heldBackRetries) {
+          heldBack++
+          yield* Effect.sleep(Duration.min(Duration.fromInputUnsafe(pollInterval), Duration.millis(25 * 2 ** heldBack)))
+          continue
+        }
+        heldBack = 0
+        woken = Option.isSome(yield* latch.await.pipe(Effect.timeoutOption(pollInterval)))
       }
     })
     yield* Effect.forkScoped(loop)

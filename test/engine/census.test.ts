@@ -7,8 +7,8 @@
  */
 import { Effect } from "effect"
 import { describe, expect, it } from "vitest"
-import { Engine } from "../../src/engine/index.js"
-import { vacuumAfterChanges } from "../../src/engine/instance-store.js"
+import { Engine, EngineRuntime } from "../../src/engine/index.js"
+import { analyzeAfterRows, vacuumAfterChanges } from "../../src/engine/instance-store.js"
 import { engineMigrations, engineStatements, listStatement } from "../../src/engine/store.js"
 import { Database, type DatabaseShape, type Queryable, logMigrations, migrate } from "../../src/log/index.js"
 import { ticketPaths, ticketWorkflow } from "../inspector/project/ticket.js"
@@ -23,6 +23,18 @@ const groupBy = (db: Queryable, schema: string, type: string) =>
      group by machine_version, status, state order by machine_version, status, state`,
     [type]
   )
+
+/** Reads `read` until `done` holds, for up to 30 s (the server's statistics arrive a little after the commit). */
+const waitFor = <A>(read: Effect.Effect<A>, done: (value: A) => boolean, what: string): Effect.Effect<A> =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + 30_000
+    while (true) {
+      const value = yield* read
+      if (done(value)) return value
+      if (Date.now() > deadline) return yield* Effect.die(new Error(`waited 30 s for ${what}: ${JSON.stringify(value)}`))
+      yield* Effect.sleep("100 millis")
+    }
+  })
 
 const asCensus = (rows: ReadonlyArray<{ machine_version: number; status: string; state: unknown; count: number }>) =>
   rows.map((row) => ({ machineVersion: row.machine_version, status: row.status, state: row.state, count: row.count }))
@@ -119,6 +131,37 @@ describe.each(drivers)("census and indexes on %s", (driver) => {
       expect(yield* engine.census("tally")).toEqual([{ machineVersion: 1, status: "running", state: "open", count: 1 }])
       expect(yield* pages()).toBe(0)
       expect(yield* engine.census("tally")).toEqual([{ machineVersion: 1, status: "running", state: "open", count: 1 }])
+    }))
+  })
+
+  it("a table that outgrew its statistics is analyzed, so that plans made while it was small are made again", async () => {
+    const schema = freshSchema()
+    await withOrrery(driver, { schema, workflows: [tallyWorkflow], worker: false }, Effect.gen(function*() {
+      const db = yield* Database
+      const engine = yield* Engine
+      const runtime = yield* EngineRuntime
+      yield* engine.start("tally", {}, { id: "y0" })
+      yield* Effect.promise(() => db.exec(`analyze ${schema}.instances`))
+      const stats = () =>
+        Effect.promise(() =>
+          db.query<{ changed: number; analyzed: number }>(`select n_mod_since_analyze::int as changed,
+              (coalesce(analyze_count, 0) + coalesce(autoanalyze_count, 0))::int as analyzed
+            from pg_stat_user_tables where schemaname = $1 and relname = 'instances'`, [schema])
+        ).pipe(Effect.map(([row]) => row ?? { changed: 0, analyzed: 0 }))
+      // Nothing outgrown yet: the beat analyzes nothing.
+      const before = yield* stats()
+      yield* runtime.refreshStatistics
+      expect((yield* stats()).analyzed).toBe(before.analyzed)
+      // A burst: 3,000 instances where the statistics saw 1.
+      yield* Effect.promise(() =>
+        db.query(`insert into ${schema}.instances (workflow_type, instance_id, machine_version, status, state, snapshot, stream_version, inputs)
+          select 'tally', 'burst-' || n, 1, 'running', '"open"', '{}', 1, 1 from generate_series(1, 3000) n`)
+      )
+      // The server's counters reach pg_stat_user_tables within a second or so of the commit.
+      yield* waitFor(stats(), (row) => row.changed >= 3_000, "the burst counted")
+      yield* runtime.refreshStatistics
+      const after = yield* waitFor(stats(), (row) => row.analyzed > before.analyzed, "the table analyzed")
+      expect(after.changed).toBeLessThan(analyzeAfterRows)
     }))
   })
 
