@@ -114,6 +114,19 @@ const fullPageImages = Effect.flatMap(Database, (db) =>
     db.query<{ fpi: number }>("select wal_fpi::float8 as fpi from pg_stat_wal").then(([row]) => row?.fpi ?? null, () => null)
   ))
 
+/** Waits until `count` instances of `type` whose ids start with `prefix` are done. */
+const allDone = (schema: string, type: string, prefix: string, count: number) =>
+  Effect.gen(function*() {
+    while (true) {
+      const [row] = yield* query<{ n: number }>(
+        `select count(*)::int as n from ${schema}.instances where workflow_type = $1 and starts_with(instance_id, $2) and status = 'done'`,
+        [type, prefix]
+      )
+      if (row!.n >= count) return
+      yield* Effect.sleep("20 millis")
+    }
+  })
+
 /** Starts `count` three-step sagas (32 at a time) and waits until all are done: completed sagas/s. */
 const sagas = (label: string, count: number, schema: string) =>
   Effect.gen(function*() {
@@ -123,14 +136,7 @@ const sagas = (label: string, count: number, schema: string) =>
       concurrency: 32,
       discard: true
     })
-    while (true) {
-      const [row] = yield* query<{ n: number }>(
-        `select count(*)::int as n from ${schema}.instances where workflow_type = 'three-step' and starts_with(instance_id, $1) and status = 'done'`,
-        [`${label}-`]
-      )
-      if (row!.n >= count) break
-      yield* Effect.sleep("20 millis")
-    }
+    yield* allDone(schema, "three-step", `${label}-`, count)
     return Math.round(count / ((performance.now() - started) / 1000))
   })
 
@@ -176,19 +182,6 @@ const makeDue = (schema: string, label: string, batch: string) =>
     [`${label}-${batch}-`]
   ).pipe(Effect.map((rows) => ({ dueAt: rows[0]?.due_at ?? new Date(), count: rows.length })))
 
-/** Waits until `count` of `label`'s naps in `batch` have woken. */
-const awake = (schema: string, label: string, batch: string, count: number) =>
-  Effect.gen(function*() {
-    while (true) {
-      const [row] = yield* query<{ n: number }>(
-        `select count(*)::int as n from ${schema}.instances where workflow_type = 'nap' and starts_with(instance_id, $1) and status = 'done'`,
-        [`${label}-${batch}-`]
-      )
-      if (row!.n >= count) return
-      yield* Effect.sleep("50 millis")
-    }
-  })
-
 /**
  * Timers firing with `count` of them in the table: starts `count` naps (each a timer an hour ahead),
  * makes 100 of them due and times how late they fire (the others pending: what every claim passes
@@ -208,11 +201,11 @@ const timers = (label: string, count: number, schema: string) =>
     yield* Effect.flatMap(Database, (db) =>
       Effect.forEach(["instances", "instance_paths", "tasks", "events"], (table) => Effect.promise(() => db.exec(`analyze ${schema}.${table}`)), { discard: true }))
     const soon = yield* makeDue(schema, label, "few")
-    yield* awake(schema, label, "few", soon.count)
+    yield* allDone(schema, "nap", `${label}-few-`, soon.count)
     const fewLate = yield* lateness(schema, label, soon.dueAt, "few")
     const started = performance.now()
     const rest = yield* makeDue(schema, label, "rest")
-    yield* awake(schema, label, "rest", rest.count)
+    yield* allDone(schema, "nap", `${label}-rest-`, rest.count)
     const seconds = (performance.now() - started) / 1000
     const restLate = yield* lateness(schema, label, rest.dueAt, "rest")
     return {

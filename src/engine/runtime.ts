@@ -46,8 +46,8 @@ export interface RuntimeShape {
   readonly definitionOf: (workflowType: string, instanceId: string) => Effect.Effect<WorkflowDefinition<any> | undefined, EngineError>
   /** Folds the census's pending changes into its counts (a worker does on each beat). */
   readonly foldCounts: Effect.Effect<void, EngineError>
-  /** Analyzes the engine's tables that have outgrown their statistics (a worker does on each beat). */
-  readonly refreshStatistics: Effect.Effect<void, EngineError>
+  /** Analyzes the engine's tables that have outgrown their statistics (a worker does on each beat); answers which. */
+  readonly refreshStatistics: Effect.Effect<ReadonlyArray<string>, EngineError>
 }
 
 export class EngineRuntime extends Context.Service<EngineRuntime, RuntimeShape>()("orrery/engine/EngineRuntime") {}

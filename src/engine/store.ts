@@ -367,7 +367,7 @@ export const engineMigrations: ReadonlyArray<Migration> = [
       end
       $fn$;
     `
- },
+  },
   {
     component: "engine",
     version: 9,
