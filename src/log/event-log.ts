@@ -113,6 +113,8 @@ const make = Effect.fnUntraced(function*(options: EventLogOptions) {
                   Effect.map((actual) => Result.fail(new VersionConflict({ stream, expected, actual })))
                 )
           }
+          // The batch mixed new event ids with stored ones (append_events undid what it inserted).
+          if (code === "OR003") return Effect.fail(new EventIdInUse({ stream, eventId: "one of the appended event ids" }))
           // jsonb refuses what JSON allows (\u0000 in a string): the payload is bad input, not a bug.
           if (code === "22P05" || code === "22P02") {
             return Effect.fail(

@@ -163,6 +163,35 @@ describe.each(drivers)("EventLog on %s", (driver) => {
         expect(yield* log.streamVersion("cart-6")).toBe(0)
         expect(yield* log.streamVersion("cart-5")).toBe(1)
       })))
+
+    it("refuses a batch whose later event id is stored, keeping none of its new events", () =>
+      run(Effect.gen(function*() {
+        const log = yield* EventLog
+        const stored = added("a")
+        yield* log.append("cart-10", "no_stream", [stored])
+        const fresh = added("b")
+        for (const expected of [1, "any"] as const) {
+          const mixed = failureOf(yield* Effect.exit(log.append("cart-10", expected, [fresh, stored])))
+          expect(mixed).toMatchObject({ _tag: "EventIdInUse", stream: "cart-10" })
+        }
+        expect((yield* log.readStream("cart-10")).map((event) => event.eventId)).toEqual([stored.eventId])
+        // The new event was undone with the batch: it can be appended on its own.
+        expect(yield* log.append("cart-10", 1, [fresh])).toMatchObject({ streamVersion: 2, alreadyStored: false })
+      })))
+
+    it("stores an event once when its append and a retry race", () =>
+      run(Effect.gen(function*() {
+        const log = yield* EventLog
+        yield* log.append("cart-11", "no_stream", [added("a")])
+        const event = added("b")
+        const results = yield* Effect.all(
+          Array.from({ length: 6 }, () => log.append("cart-11", "any", [event])),
+          { concurrency: "unbounded" }
+        )
+        expect(results.filter((result) => !result.alreadyStored)).toHaveLength(1)
+        expect(new Set(results.map((result) => result.positions[0])).size).toBe(1)
+        expect((yield* log.readStream("cart-11")).map((e) => e.eventId)).toEqual([expect.any(String), event.eventId])
+      })))
   })
 
   describe("schemas", () => {
