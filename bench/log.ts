@@ -49,7 +49,7 @@ import {
   maskUrl,
   type StoreUnavailable
 } from "../src/log/index.js"
-import { type BenchContext, type BenchOutput, type LoadResult, formatTable, load } from "./support.js"
+import { type BenchContext, type BenchOutput, type LoadResult, formatTable, load, processesCpuMicros } from "./support.js"
 
 export const description = "event log appends vs bare INSERT, 1 and 8 writers, single events and batches of 100, Postgres and PGlite"
 
@@ -169,28 +169,6 @@ interface Sides {
 // PGlite) and in the Postgres backends serving the side (not the WAL writer,
 // checkpointer or other background processes). CPU per event does not depend on
 // what else runs on the machine; the rates do.
-
-const CLOCK_TICKS_PER_SECOND = 100 // Linux USER_HZ
-
-/** utime + stime of a process in microseconds, or undefined when it cannot be read (not this machine, not Linux). */
-const processCpuMicros = (pid: number): number | undefined => {
-  try {
-    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
-    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS_PER_SECOND
-  } catch {
-    return undefined
-  }
-}
-
-const serverCpuMicros = (pids: ReadonlyArray<number>): number | undefined => {
-  let total = 0
-  for (const pid of pids) {
-    const micros = processCpuMicros(pid)
-    if (micros === undefined) return undefined
-    total += micros
-  }
-  return total
-}
 
 /** The backend pids behind a pool: as many concurrent queries as the pool has connections, so that each one answers. */
 const poolPids = async (query: (text: string) => Promise<ReadonlyArray<{ pid: number }>>, size: number) => {
@@ -327,12 +305,12 @@ const runSide = Effect.fnUntraced(function*(
   let client = clientBefore
   const onWindow = {
     open: () => {
-      serverBefore = pids === undefined ? undefined : serverCpuMicros(pids)
+      serverBefore = pids === undefined ? undefined : processesCpuMicros(pids)
       clientBefore = process.cpuUsage()
     },
     close: () => {
       client = process.cpuUsage(clientBefore)
-      serverAfter = pids === undefined ? undefined : serverCpuMicros(pids)
+      serverAfter = pids === undefined ? undefined : processesCpuMicros(pids)
     }
   }
   const measured = yield* load({ writers, warmupMs: settings.warmupMs, durationMs: settings.durationMs, onWindow }, appendOne)

@@ -4,6 +4,7 @@
  * (Kept apart from run.ts so that importing it never starts a run.)
  */
 import { Effect } from "effect"
+import * as fs from "node:fs"
 import * as os from "node:os"
 
 /** What `bench/run.ts` hands a benchmark. */
@@ -163,3 +164,48 @@ export const formatTable = (header: ReadonlyArray<string>, rows: ReadonlyArray<R
 
 export const formatNumber = (n: number): string =>
   Number.isInteger(n) ? n.toLocaleString("en-US") : n.toLocaleString("en-US", { maximumFractionDigits: 2, minimumFractionDigits: 2 })
+
+// ---------------------------------------------------------------------------
+// CPU accounting from /proc: on a shared, CPU-bound machine the rates move with whatever else
+// runs; the CPU an operation cost does not.
+
+const CLOCK_TICKS_PER_SECOND = 100 // Linux USER_HZ
+
+/** utime + stime of a process in microseconds, or undefined when it cannot be read (not this machine, not Linux). */
+export const processCpuMicros = (pid: number): number | undefined => {
+  try {
+    const fields = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ")
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS_PER_SECOND
+  } catch {
+    return undefined
+  }
+}
+
+/** The summed CPU of `pids`, or undefined when one cannot be read. */
+export const processesCpuMicros = (pids: ReadonlyArray<number>): number | undefined => {
+  let total = 0
+  for (const pid of pids) {
+    const micros = processCpuMicros(pid)
+    if (micros === undefined) return undefined
+    total += micros
+  }
+  return total
+}
+
+/**
+ * Every process of a Postgres server on this machine (backends, WAL writer, checkpointer...),
+ * found by name; empty when none runs here.
+ */
+export const postgresPids = (): ReadonlyArray<number> => {
+  try {
+    return fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
+      try {
+        return fs.readFileSync(`/proc/${entry}/comm`, "utf8").trim() === "postgres" ? [Number(entry)] : []
+      } catch {
+        return []
+      }
+    })
+  } catch {
+    return []
+  }
+}

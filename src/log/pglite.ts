@@ -10,6 +10,7 @@ import * as fs from "node:fs"
 import * as path from "node:path"
 import { Database, type DatabaseShape, type Queryable, StoreUnavailable } from "./database.js"
 import { describeHolder, formatLock, isAlive, lockPath, parseLock } from "./lock-file.js"
+import { type PreparedQueries, preparedQueries } from "./pglite-prepared.js"
 
 export interface PgliteOptions {
   /** A folder to persist to; omitted → in memory. */
@@ -20,8 +21,9 @@ export interface PgliteOptions {
 
 const parsers = { 20: (value: string) => Number(value) }
 
-const asQueryable = (db: Pick<PGlite, "query" | "exec">): Queryable => ({
-  query: async (text, params = []) => (await db.query(text, params as Array<unknown>)).rows as Array<never>,
+/** Queries run as prepared statements (pglite-prepared.ts); scripts of several statements through `exec`. */
+const asQueryable = (db: Pick<PGlite, "exec">, prepared: PreparedQueries, inTransaction: boolean): Queryable => ({
+  query: async (text, params = []) => (await prepared.query(text, params, inTransaction)) as Array<never>,
   exec: async (text) => {
     await db.exec(text)
   }
@@ -45,16 +47,19 @@ const serialised = (queryable: Queryable): Queryable => {
   }
 }
 
-const wrap = (db: PGlite, location: string): DatabaseShape => ({
-  driver: "pglite",
-  location,
-  ...asQueryable(db),
-  transaction: (work) => db.transaction((tx) => work(serialised(asQueryable(tx)))),
-  listen: async (channel, onNotify) => {
-    const unlisten = await db.listen(channel, onNotify)
-    return () => unlisten()
+const wrap = (db: PGlite, location: string): DatabaseShape => {
+  const prepared = preparedQueries(db)
+  return {
+    driver: "pglite",
+    location,
+    ...asQueryable(db, prepared, false),
+    transaction: (work) => db.transaction((tx) => work(serialised(asQueryable(tx, prepared, true)))),
+    listen: async (channel, onNotify) => {
+      const unlisten = await db.listen(channel, onNotify)
+      return () => unlisten()
+    }
   }
-})
+}
 
 /** Takes `<dataDir>.lock`, or says which live process holds it. A lock left by a dead process is taken over. */
 const takeLock = (dataDir: string): string | undefined => {
