@@ -2,8 +2,11 @@
  * `npm run bench -- engine`: the durable engine on real Postgres.
  *
  * - Completed sagas/s and saga latency (start → final) for a three-activity saga
- *   with instant activities, run by 1 and by 2 worker processes while this
- *   process starts the sagas (as an HTTP server would).
+ *   with instant activities, run by 1, 2 and 4 worker processes while this
+ *   process starts the sagas (as an HTTP server would), with the CPU each saga
+ *   cost: in the clients (this process and the workers) and in the server
+ *   (every Postgres process on this machine), so that the figure transfers to
+ *   machines with more cores than these two.
  * - Write transactions, statements and WAL per completed saga: from an
  *   in-process run whose database calls are counted, and from
  *   pg_stat_database / pg_current_wal_insert_lsn() deltas.
@@ -24,9 +27,9 @@ import { nextStep, startStep } from "../src/engine/step.js"
 import { Database, type DatabaseShape, EventLog, layer as logLayer, layerPostgres, type NewEvent } from "../src/log/index.js"
 import { counterMachine } from "./engine/counter.js"
 import { threeStepWorkflow } from "./engine/saga.js"
-import { type BenchContext, type BenchOutput, formatTable, load } from "./support.js"
+import { type BenchContext, type BenchOutput, formatTable, load, postgresPids, processesCpuMicros } from "./support.js"
 
-export const description = "sagas/s and latency with 1 and 2 worker processes, statements per saga, replay speed, vs the bare log append rate"
+export const description = "sagas/s, latency and CPU per saga with 1, 2 and 4 worker processes, statements per saga, replay speed, vs the bare log append rate"
 
 const url = process.env.DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits
@@ -147,6 +150,20 @@ const withApi = <A, E>(schema: string, body: Effect.Effect<A, E, Engine | Databa
     )
   )
 
+/**
+ * CPU so far, in microseconds: the clients (this process, which starts the sagas and polls, and the
+ * worker processes) and the server (every Postgres process here; undefined when Postgres runs elsewhere).
+ */
+const cpuNow = (workers: ReadonlyArray<ChildProcess>) => {
+  const own = process.cpuUsage()
+  const children = processesCpuMicros(workers.map((child) => child.pid!))
+  const server = postgresPids()
+  return {
+    client: children === undefined ? undefined : own.user + own.system + children,
+    server: server.length === 0 ? undefined : processesCpuMicros(server)
+  }
+}
+
 const sagasWithWorkers = (workers: number, count: number, progress: (line: string) => void) =>
   Effect.gen(function*() {
     const schema = `orrery_bench_${randomBytes(4).toString("hex")}`
@@ -159,15 +176,20 @@ const sagasWithWorkers = (workers: number, count: number, progress: (line: strin
         progress(`${workers} worker process(es): warming up`)
         yield* runSagas("warm", 300, 32, schema)
         const before = yield* serverCounters(db)
+        const cpuBefore = cpuNow(children)
         progress(`${workers} worker process(es): ${count} sagas`)
         const result = yield* runSagas("run", count, 32, schema)
+        const cpuAfter = cpuNow(children)
         const after = yield* serverCounters(db)
         const wal = yield* walBytes(db, before.wal, after.wal)
+        const perSaga = (from: number | undefined, to: number | undefined) =>
+          from === undefined || to === undefined ? null : Math.round((to - from) / count)
         return {
           workers,
           ...result,
           serverCommitsPerSaga: round((after.commits - before.commits) / count, 2),
-          walBytesPerSaga: Math.round(wal / count)
+          walBytesPerSaga: Math.round(wal / count),
+          cpuMicrosPerSaga: { client: perSaga(cpuBefore.client, cpuAfter.client), server: perSaga(cpuBefore.server, cpuAfter.server) }
         }
       }).pipe(
         Effect.ensuring(
@@ -315,28 +337,29 @@ export const run = async (context: BenchContext): Promise<BenchOutput> => {
   const program = Effect.gen(function*() {
     context.progress("bare log appends, 8 writers")
     const bare = yield* bareLogRate
-    const one = yield* sagasWithWorkers(1, count, context.progress)
-    const two = yield* sagasWithWorkers(2, count, context.progress)
+    const byWorkers = []
+    for (const workers of [1, 2, 4]) byWorkers.push(yield* sagasWithWorkers(workers, count, context.progress))
     context.progress("statements per saga (in-process worker)")
     const counted = yield* statementsPerSaga(Math.min(count, 2_000))
     const replayed = yield* replaySpeed(context.progress)
-    return { bare, one, two, counted, replayed }
+    return { bare, byWorkers, counted, replayed }
   })
-  const { bare, one, two, counted, replayed } = await Effect.runPromise(program)
+  const { bare, byWorkers, counted, replayed } = await Effect.runPromise(program)
   const stepsPerSaga = 4
   const results = {
     saga: "three-step: start + 3 instant activities = 4 inputs",
-    workers: [one, two],
+    workers: byWorkers,
     inProcess: counted,
     replay: replayed,
     bareLogAppendsPerSecond8Writers: bare.operationsPerSecond,
-    engineInputsPerSecondVsBareAppends: [one, two].map((r) => round((r.sagasPerSecond * stepsPerSaga) / bare.operationsPerSecond, 2)),
+    engineInputsPerSecondVsBareAppends: byWorkers.map((r) => round((r.sagasPerSecond * stepsPerSaga) / bare.operationsPerSecond, 2)),
     target: { sagasPerSecond: 700, replayInputsPerSecond: 100_000 }
   }
   const table = [
     formatTable(
-      ["worker processes", "sagas", "sagas/s", "p50 ms", "p99 ms", "commits/saga", "WAL B/saga", "inputs/s ÷ bare appends/s"],
-      [one, two].map((r, i) => [r.workers, r.sagas, r.sagasPerSecond, r.latencyMs.p50, r.latencyMs.p99, r.serverCommitsPerSaga, r.walBytesPerSaga, results.engineInputsPerSecondVsBareAppends[i]!])
+      ["worker processes", "sagas", "sagas/s", "p50 ms", "p99 ms", "commits/saga", "WAL B/saga", "CPU µs/saga client / server", "inputs/s ÷ bare appends/s"],
+      byWorkers.map((r, i) => [r.workers, r.sagas, r.sagasPerSecond, r.latencyMs.p50, r.latencyMs.p99, r.serverCommitsPerSaga, r.walBytesPerSaga,
+        `${r.cpuMicrosPerSaga.client ?? "-"} / ${r.cpuMicrosPerSaga.server ?? "-"}`, results.engineInputsPerSecondVsBareAppends[i]!])
     ),
     "",
     `in-process worker: ${counted.sagasPerSecond} sagas/s, ${counted.statementsPerSaga} statements and ${counted.transactionsPerSaga} transactions per saga`,

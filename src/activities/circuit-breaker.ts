@@ -5,7 +5,8 @@
  * for `cooldown`; then exactly one trial call is let through (half open), on a
  * lease, whichever worker asks first; its success closes the circuit, its
  * failure opens it again. Every change is one SQL statement, so four workers
- * count one set of failures and send one trial.
+ * count one set of failures and send one trial. A success writes only when it
+ * has failures to clear: on a healthy dependency a call costs one read.
  *
  * A refused call is not a failed attempt: the activity runner puts its task
  * back, due when the circuit lets a trial through (see run-activity.ts and the
@@ -46,7 +47,13 @@ export interface CircuitView {
 
 /** What the breaker answers a caller who wants to make a call. */
 export type Admission =
-  | { readonly _tag: "Admitted"; readonly dependency: string; readonly trial: Date | null }
+  | {
+      readonly _tag: "Admitted"
+      readonly dependency: string
+      readonly trial: Date | null
+      /** Consecutive failures counted when the call was admitted: a success clears those (none to clear: no write). */
+      readonly failures: number
+    }
   | { readonly _tag: "Refused"; readonly dependency: string; readonly until: Date }
 
 /** How a call that was admitted ended, for the circuit. */
@@ -111,7 +118,8 @@ export const circuitStatements = (s: string) => ({
    * An open or half-open circuit as it stands, and the trial lease when this caller got it: a half-open
    * circuit (open until a time now past) with no live trial lease takes this one ($3 ms). The row is
    * locked first (`for update` waits for a concurrent caller and then reads what it wrote), so that of
-   * concurrent callers on any number of workers exactly one is granted the trial. No row: closed.
+   * concurrent callers on any number of workers exactly one is granted the trial. Always one row: a closed
+   * circuit answers null times, with the failures counted so far (a closed circuit is read, not locked).
    */
   admit: `
     with circuit as (
@@ -125,7 +133,9 @@ export const circuitStatements = (s: string) => ({
         and (circuit.trial_until is null or circuit.trial_until <= $2::timestamptz)
       returning c.trial_until
     )
-    select open_until, trial_until, (select trial_until from trial) as granted from circuit`,
+    select (select open_until from circuit) as open_until, (select trial_until from circuit) as trial_until,
+      (select trial_until from trial) as granted,
+      coalesce((select failures from ${s}.circuits where dependency = $1), 0) as failures`,
 
   /**
    * A failed call ($4: it was the trial): one more failure, counted in SQL. At the threshold ($3) a closed
@@ -230,10 +240,15 @@ export const makeCircuitBreaker = Effect.fnUntraced(function*(options: CircuitBr
       }
       const at = yield* now
       const [row] = yield* fromDriver(db, () =>
-        db.query<{ open_until: Date | null; trial_until: Date | null; granted: Date | null }>(sql.admit, [dependency, iso(at), Math.max(1, Math.round(leaseMs))])
+        db.query<{ open_until: Date | null; trial_until: Date | null; granted: Date | null; failures: number }>(sql.admit, [
+          dependency,
+          iso(at),
+          Math.max(1, Math.round(leaseMs))
+        ])
       )
-      if (row === undefined || row.open_until === null) return { _tag: "Admitted", dependency, trial: null } as const
-      if (row.granted !== null) return { _tag: "Admitted", dependency, trial: row.granted } as const
+      const failures = row?.failures ?? 0
+      if (row === undefined || row.open_until === null) return { _tag: "Admitted", dependency, trial: null, failures } as const
+      if (row.granted !== null) return { _tag: "Admitted", dependency, trial: row.granted, failures } as const
       // Open: a trial may go when the cool-down ends. Half open with a trial in flight: when the trial settles (that makes
       // the waiting tasks due), when its lease ends at the latest — and no later than a cool-down from now, should the
       // trial settle before this caller's task is back in the table, where the settling would not find it.
@@ -247,6 +262,9 @@ export const makeCircuitBreaker = Effect.fnUntraced(function*(options: CircuitBr
       const { dependency, trial } = admission
       switch (outcome) {
         case "success":
+          // Admitted into a closed circuit with no failures counted: nothing to clear, nothing to write. (Failures
+          // other workers count while this call runs are theirs to clear: this call began before them.)
+          if (trial === null && admission.failures === 0) return
           return yield* fromDriver(db, () => db.query(sql.success, [dependency, at]))
         case "failure":
           return yield* fromDriver(db, () => db.query(sql.failure, [dependency, at, threshold, trial !== null, cooldownMs]))

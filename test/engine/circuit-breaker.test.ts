@@ -8,7 +8,8 @@
 import { Deferred, Effect, Exit, Fiber, Schedule, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { setup } from "xstate"
-import { activityLogic, defineActivity, defineWorkflow, Engine } from "../../src/engine/index.js"
+import { activityLogic, defineActivity, defineWorkflow, Engine, OrrerySchema } from "../../src/engine/index.js"
+import { Database } from "../../src/log/index.js"
 import { type CircuitBreakerOptions, makeCircuitBreaker } from "../../src/activities/circuit-breaker.js"
 import { drivers } from "../support/drivers.js"
 import { until, withOrrery } from "../support/engine.js"
@@ -47,6 +48,25 @@ describe.each(drivers)("the shared circuit breaker on %s", (driver) => {
         expect((yield* c!.states).map((view) => [view.dependency, view.state])).toEqual([["images", "closed"], ["llm", "closed"]])
       })
     ))
+
+  it("clears counted failures on a success; successes on a healthy circuit leave it as it was", () =>
+    withOrrery(driver, { workflows: [], worker: false }, Effect.gen(function*() {
+      const [a, b] = [yield* makeCircuitBreaker({ failureThreshold: 3 }), yield* makeCircuitBreaker({ failureThreshold: 3 })]
+      const db = yield* Database
+      const { name } = yield* OrrerySchema
+      const written = () => Effect.promise(() => db.query<{ at: string }>(`select updated_at::text as at from ${name}.circuits where dependency = 'mail'`))
+      yield* Effect.exit(a!.protect("mail", failing))
+      yield* Effect.exit(b!.protect("mail", failing))
+      expect(yield* a!.state("mail")).toMatchObject({ state: "closed", failures: 2 })
+      expect(yield* b!.protect("mail", Effect.succeed("sent"))).toBe("sent")
+      expect(yield* a!.state("mail")).toMatchObject({ state: "closed", failures: 0 })
+      const cleared = yield* written()
+      for (let i = 0; i < 5; i++) expect(yield* a!.protect("mail", Effect.succeed(i))).toBe(i)
+      expect(yield* written()).toEqual(cleared)
+      // A failure after them still counts from zero.
+      yield* Effect.exit(a!.protect("mail", failing))
+      expect(yield* b!.state("mail")).toMatchObject({ state: "closed", failures: 1 })
+    })))
 
   it("lets exactly one trial through when half open, however many callers ask at once", () =>
     withBreakers(driver, 4, { failureThreshold: 1, cooldown: "200 millis" }, (breakers) =>
