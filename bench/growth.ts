@@ -22,7 +22,7 @@ import { Database, layerPglite, layerPostgres, maskUrl } from "../src/log/index.
 import { threeStepWorkflow } from "./engine/saga.js"
 import { growthApplication, growthDomains } from "./growth/app.js"
 import { fill, type FillResult, planFill, type Template } from "./growth/fill.js"
-import { listFilter, measure, type SizeFigures } from "./growth/measure.js"
+import { listFilter, listPage, measure, type SizeFigures } from "./growth/measure.js"
 import { napWorkflow } from "./growth/nap.js"
 import { plotGrowth } from "./growth/plot.js"
 import { seed } from "./growth/seed.js"
@@ -143,14 +143,29 @@ const flatten = (figures: SizeFigures): Record<string, number | null> => ({
   "doctor s": figures.doctor?.seconds ?? null
 })
 
-/** Each figure at each size divided by its value at the first size. */
+const listFigure = (name: string) => name.startsWith("list ")
+
+/**
+ * The size the list is compared from: the first whose page came back full. The seed holds one open
+ * cart, so at size 0 the list answers a page of 1, which is not the work of a page of 50.
+ */
+const listBase = (results: ReadonlyArray<SizeResult>): SizeResult | undefined =>
+  results.find((result) => result.figures.listMs.found >= listPage)
+
+/** Each figure at each size divided by its value at the first size (the list's by its value at `listBase`). */
 const ratios = (results: ReadonlyArray<SizeResult>) => {
   const base = flatten(results[0]!.figures)
+  const fullPage = listBase(results)
+  const listFrom = fullPage === undefined ? undefined : flatten(fullPage.figures)
   return results.map((result) =>
     Object.fromEntries(
       Object.entries(flatten(result.figures)).map(([name, value]) => {
-        const at0 = base[name]
-        return [name, value === null || at0 === null || at0 === undefined || at0 === 0 ? null : Math.round((value / at0) * 100) / 100]
+        const comparable = !listFigure(name) || (fullPage !== undefined && result.size >= fullPage.size)
+        const from = listFigure(name) ? listFrom?.[name] : base[name]
+        return [
+          name,
+          !comparable || value === null || from === null || from === undefined || from === 0 ? null : Math.round((value / from) * 100) / 100
+        ]
       })
     )
   )
@@ -222,6 +237,10 @@ export const run = async (context: BenchContext): Promise<BenchOutput> => {
       ])
     ),
     "",
+    `list: ${results.map((r) => `${r.figures.listMs.found} found at ${r.size.toLocaleString("en-US")}`).join(", ")}; its ratios are ` +
+      (listBase(results) === undefined
+        ? `not given (no size filled a page of ${listPage})`
+        : `÷ its value at ${listBase(results)!.size.toLocaleString("en-US")} events, the first size with a full page of ${listPage}`),
     ...results.filter((r) => r.fill !== null).map((r) =>
       `fill to ${r.size.toLocaleString("en-US")}: ${r.fill!.events.toLocaleString("en-US")} events in ${r.fill!.seconds} s (${r.fill!.eventsPerSecond.toLocaleString("en-US")} events/s); holds ${r.contents.instances.toLocaleString("en-US")} instances, ${r.contents.finished.toLocaleString("en-US")} finished, ${r.contents.timersPending.toLocaleString("en-US")} timers pending`
     )

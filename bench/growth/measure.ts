@@ -76,6 +76,8 @@ const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** di
 
 /** The filter `list` is measured with: the seed's open cart is a running instance in a state many share. */
 export const listFilter = { type: "cart", status: "running", state: "open" } as const
+/** One page of the list: what a console asks for. */
+export const listPage = 50
 
 /** Times `call` `times` times, one after another. */
 const timed = <E, R>(times: number, call: (i: number) => Effect.Effect<unknown, E, R>) =>
@@ -271,7 +273,7 @@ export const measure = (options: MeasureOptions) =>
     progress(`${label}: list and census`)
     let found = 0
     const listed = yield* timed(options.samples, () =>
-      engine.list({ ...listFilter, limit: 50 }).pipe(
+      engine.list({ ...listFilter, limit: listPage }).pipe(
         Effect.tap((page) => Effect.sync(() => (found = page.items.length))),
         Effect.orDie
       ))

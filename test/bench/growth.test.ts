@@ -53,6 +53,10 @@ describe("growth benchmark", () => {
       }
     }
     expect(results.ratios).toHaveLength(2)
+    // The seed has one open cart: a page of 1 is not compared with a page of 50.
+    expect(empty.figures.listMs.found).toBe(1)
+    expect(results.ratios[0]["list cart/running/open p99 ms"]).toBeNull()
+    expect(output.table).toContain("1 found at 0")
     expect(results.ratios[1]["sagas/s"]).toBeGreaterThan(0)
     expect(output.table).toContain("40,000 events")
     // The curve as a PNG (vega-lite's chart rasterised by resvg): a picture of both panels, not an empty file.
