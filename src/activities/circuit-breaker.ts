@@ -6,7 +6,11 @@
  * lease, whichever worker asks first; its success closes the circuit, its
  * failure opens it again. Every change is one SQL statement, so four workers
  * count one set of failures and send one trial. A success writes only when it
- * has failures to clear: on a healthy dependency a call costs one read.
+ * has failures to clear. A circuit read closed with no failures is trusted for
+ * up to a second without reading it again: every recorded failure is announced
+ * on a NOTIFY channel, and each breaker forgets what it trusted on hearing it
+ * (without LISTEN, behind a transaction pooler, every call reads the table).
+ * On a healthy dependency most calls then cost no round trip at all.
  *
  * A refused call is not a failed attempt: the activity runner puts its task
  * back, due when the circuit lets a trial through (see run-activity.ts and the
@@ -106,6 +110,15 @@ interface CircuitRow {
 /** `transitions` with one more move to `state`. */
 const counted = (column: string, state: CircuitState) =>
   `jsonb_set(${column}, '{${state}}', to_jsonb(coalesce((${column}->>'${state}')::int, 0) + 1))`
+
+/**
+ * How long a circuit read closed with no failures is taken as closed without reading it again, should an
+ * announced failure not arrive (a lost connection): the bound on how stale a breaker's view may be.
+ */
+const trustHealthyMs = 1_000
+
+/** The channel failures are announced on, one per schema. */
+export const circuitChannel = (schema: string) => `orrery_circuits_${schema}`
 
 /** Tasks waiting on circuit $1, not held by a worker: what a change of the circuit may make due sooner. */
 const waiting = "t.waiting_on = $1 and (t.locked_until is null or t.locked_until < now())"
@@ -231,14 +244,21 @@ export const makeCircuitBreaker = Effect.fnUntraced(function*(options: CircuitBr
 
   /** Dependencies whose circuit row this process knows exists. */
   const known = new Set<string>()
+  /** Dependencies read closed with no failures, and until when that is trusted (engine time). */
+  const healthy = new Map<string, number>()
+  const channel = circuitChannel(schema)
+  // Behind a transaction pooler there is no LISTEN: nothing is trusted, every call reads its circuit.
+  const unlisten = yield* Effect.promise(() => db.listen(channel, (dependency) => healthy.delete(dependency)).catch(() => undefined))
+  if (unlisten !== undefined) yield* Effect.addFinalizer(() => Effect.promise(() => unlisten().catch(() => {})))
 
   const admit: CircuitBreakerShape["admit"] = (dependency, leaseMs = trialLeaseMs) =>
     Effect.gen(function*() {
+      const at = yield* now
+      if ((healthy.get(dependency) ?? 0) > at) return { _tag: "Admitted", dependency, trial: null, failures: 0 } as const
       if (!known.has(dependency)) {
         yield* fromDriver(db, () => db.query(sql.known, [dependency]))
         known.add(dependency)
       }
-      const at = yield* now
       const [row] = yield* fromDriver(db, () =>
         db.query<{ open_until: Date | null; trial_until: Date | null; granted: Date | null; failures: number }>(sql.admit, [
           dependency,
@@ -247,7 +267,10 @@ export const makeCircuitBreaker = Effect.fnUntraced(function*(options: CircuitBr
         ])
       )
       const failures = row?.failures ?? 0
-      if (row === undefined || row.open_until === null) return { _tag: "Admitted", dependency, trial: null, failures } as const
+      if (row === undefined || row.open_until === null) {
+        if (failures === 0 && unlisten !== undefined) healthy.set(dependency, at + trustHealthyMs)
+        return { _tag: "Admitted", dependency, trial: null, failures } as const
+      }
       if (row.granted !== null) return { _tag: "Admitted", dependency, trial: row.granted, failures } as const
       // Open: a trial may go when the cool-down ends. Half open with a trial in flight: when the trial settles (that makes
       // the waiting tasks due), when its lease ends at the latest — and no later than a cool-down from now, should the
@@ -267,7 +290,10 @@ export const makeCircuitBreaker = Effect.fnUntraced(function*(options: CircuitBr
           if (trial === null && admission.failures === 0) return
           return yield* fromDriver(db, () => db.query(sql.success, [dependency, at]))
         case "failure":
-          return yield* fromDriver(db, () => db.query(sql.failure, [dependency, at, threshold, trial !== null, cooldownMs]))
+          healthy.delete(dependency)
+          yield* fromDriver(db, () => db.query(sql.failure, [dependency, at, threshold, trial !== null, cooldownMs]))
+          // Every breaker that trusted this circuit healthy reads it again (this one included).
+          return yield* fromDriver(db, () => db.query("select pg_notify($1, $2)", [channel, dependency]))
         case "interrupted":
           if (trial !== null) yield* fromDriver(db, () => db.query(sql.release, [dependency, at, trial.toISOString()]))
           return

@@ -9,7 +9,8 @@ import { Deferred, Effect, Exit, Fiber, Schedule, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { setup } from "xstate"
 import { activityLogic, defineActivity, defineWorkflow, Engine, OrrerySchema } from "../../src/engine/index.js"
-import { Database } from "../../src/log/index.js"
+import { Database, type DatabaseShape } from "../../src/log/index.js"
+import { TestClock } from "effect/testing"
 import { type CircuitBreakerOptions, makeCircuitBreaker } from "../../src/activities/circuit-breaker.js"
 import { drivers } from "../support/drivers.js"
 import { until, withOrrery } from "../support/engine.js"
@@ -66,6 +67,26 @@ describe.each(drivers)("the shared circuit breaker on %s", (driver) => {
       // A failure after them still counts from zero.
       yield* Effect.exit(a!.protect("mail", failing))
       expect(yield* b!.state("mail")).toMatchObject({ state: "closed", failures: 1 })
+    })))
+
+  it("trusts a healthy circuit without reading it on every call, and reads it again when another breaker counts a failure", () =>
+    withOrrery(driver, { workflows: [], worker: false }, Effect.gen(function*() {
+      const db = yield* Database
+      let reads = 0
+      const counted: DatabaseShape = { ...db, query: (text, params) => (reads++, db.query(text, params)) }
+      const a = yield* makeCircuitBreaker({ failureThreshold: 2, cooldown: "1 minute" })
+      const b = yield* makeCircuitBreaker({ failureThreshold: 2, cooldown: "1 minute" }).pipe(Effect.provideService(Database, counted))
+      // b's clock stands still: its trust in the healthy circuit never runs out by itself, only a heard failure ends it.
+      const still = <A, E, R>(effect: Effect.Effect<A, E, R>) => effect.pipe(Effect.provide(TestClock.layer()))
+      expect(yield* still(b.protect("search", Effect.succeed(0)))).toBe(0)
+      const afterFirst = reads
+      for (let i = 1; i <= 20; i++) expect(yield* still(b.protect("search", Effect.succeed(i)))).toBe(i)
+      expect(reads).toBe(afterFirst)
+      yield* Effect.exit(a.protect("search", failing))
+      yield* Effect.exit(a.protect("search", failing))
+      expect(yield* a.state("search")).toMatchObject({ state: "open", failures: 2 })
+      const refused = yield* until(still(b.admit("search")), (admission) => admission._tag === "Refused", 10_000)
+      expect(refused).toMatchObject({ _tag: "Refused", dependency: "search" })
     })))
 
   it("lets exactly one trial through when half open, however many callers ask at once", () =>
