@@ -246,15 +246,25 @@ export const makeCircuitBreaker = Effect.fnUntraced(function*(options: CircuitBr
   const known = new Set<string>()
   /** Dependencies read closed with no failures, and until when that is trusted (engine time). */
   const healthy = new Map<string, number>()
+  /**
+   * Failures heard so far: a read that a failure overtook (announced while the read was on its way) must
+   * not be trusted, or the breaker would trust a circuit the announcement had just told it to read again.
+   */
+  let failuresHeard = 0
+  const forget = (dependency: string) => {
+    failuresHeard++
+    healthy.delete(dependency)
+  }
   const channel = circuitChannel(schema)
   // Behind a transaction pooler there is no LISTEN: nothing is trusted, every call reads its circuit.
-  const unlisten = yield* Effect.promise(() => db.listen(channel, (dependency) => healthy.delete(dependency)).catch(() => undefined))
+  const unlisten = yield* Effect.promise(() => db.listen(channel, forget).catch(() => undefined))
   if (unlisten !== undefined) yield* Effect.addFinalizer(() => Effect.promise(() => unlisten().catch(() => {})))
 
   const admit: CircuitBreakerShape["admit"] = (dependency, leaseMs = trialLeaseMs) =>
     Effect.gen(function*() {
       const at = yield* now
       if ((healthy.get(dependency) ?? 0) > at) return { _tag: "Admitted", dependency, trial: null, failures: 0 } as const
+      const heardBefore = failuresHeard
       if (!known.has(dependency)) {
         yield* fromDriver(db, () => db.query(sql.known, [dependency]))
         known.add(dependency)
@@ -268,7 +278,7 @@ export const makeCircuitBreaker = Effect.fnUntraced(function*(options: CircuitBr
       )
       const failures = row?.failures ?? 0
       if (row === undefined || row.open_until === null) {
-        if (failures === 0 && unlisten !== undefined) healthy.set(dependency, at + trustHealthyMs)
+        if (failures === 0 && unlisten !== undefined && failuresHeard === heardBefore) healthy.set(dependency, at + trustHealthyMs)
         return { _tag: "Admitted", dependency, trial: null, failures } as const
       }
       if (row.granted !== null) return { _tag: "Admitted", dependency, trial: row.granted, failures } as const
@@ -290,7 +300,7 @@ export const makeCircuitBreaker = Effect.fnUntraced(function*(options: CircuitBr
           if (trial === null && admission.failures === 0) return
           return yield* fromDriver(db, () => db.query(sql.success, [dependency, at]))
         case "failure":
-          healthy.delete(dependency)
+          forget(dependency)
           yield* fromDriver(db, () => db.query(sql.failure, [dependency, at, threshold, trial !== null, cooldownMs]))
           // Every breaker that trusted this circuit healthy reads it again (this one included).
           return yield* fromDriver(db, () => db.query("select pg_notify($1, $2)", [channel, dependency]))
