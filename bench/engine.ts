@@ -109,20 +109,30 @@ const runSagas = (prefix: string, count: number, concurrency: number, schema: st
   Effect.gen(function*() {
     const engine = yield* Engine
     const db = yield* Database
-    const started = performance.now()
+    // Timed on the database's clock, from before the first start to the last saga's final step, so that
+    // how often this loop looks does not change the figure: it looks every 100 ms (each look reads every
+    // instance, a load that at every 10 ms was a tenth of the server CPU charged to the sagas).
+    const [clock] = yield* Effect.promise(() => db.query<{ started: Date }>("select clock_timestamp() as started"))
     yield* Effect.forEach(
       Array.from({ length: count }, (_, i) => i),
       (i) => engine.start("three-step", { n: i }, { id: `${prefix}-${i}` }),
       { concurrency, discard: true }
     )
+    let finished: Date | undefined
     while (true) {
       const [row] = yield* Effect.promise(() =>
-        db.query<{ n: number }>(`select count(*)::int as n from ${schema}.instances where status = 'done' and instance_id like $1`, [`${prefix}-%`])
+        db.query<{ n: number; finished: Date }>(
+          `select count(*)::int as n, max(updated_at) as finished from ${schema}.instances where status = 'done' and instance_id like $1`,
+          [`${prefix}-%`]
+        )
       )
-      if (row!.n === count) break
-      yield* Effect.sleep("10 millis")
+      if (row!.n === count) {
+        finished = row!.finished
+        break
+      }
+      yield* Effect.sleep("100 millis")
     }
-    const seconds = (performance.now() - started) / 1000
+    const seconds = (new Date(finished).getTime() - new Date(clock!.started).getTime()) / 1000
     const latencies = (yield* Effect.promise(() =>
       db.query<{ ms: number }>(
         `select extract(epoch from (updated_at - created_at)) * 1000 as ms from ${schema}.instances where instance_id like $1 order by 1`,

@@ -142,7 +142,8 @@ export const runActivity = <R>(
       yield* Effect.sleep(next.value[1])
     }
   }).pipe(
+    // The span names the call well enough; no stack trace per attempt (see the step's span).
     Effect.withSpan("orrery.activity", {
       attributes: { "orrery.activity": src, "orrery.workflow": run.workflowType, "orrery.instance": run.instanceId, "orrery.idempotency_key": run.idempotencyKey }
-    })
+    }, { captureStackTrace: false })
   )

@@ -105,6 +105,7 @@ declare
   v_created timestamptz;
   v_was_status text;
   v_was_state jsonb;
+  v_path text;
 begin
   if p_consume is not null then
     delete from ${s}.tasks where id = p_consume and locked_by = p_worker;
@@ -135,9 +136,12 @@ begin
   -- A start is counted and pathed by the insert triggers. Most steps keep the state and the status (a
   -- context change): those leave the census and the paths alone.
   if p_expected <> 0 and (v_was_status is distinct from v_status or v_was_state is distinct from v_state) then
-    delete from ${s}.instance_paths
-    where path = any(${s}.state_paths(v_was_state)) and workflow_type = p_type and status = v_was_status
-      and created_at = v_created and instance_id = p_id;
+    -- One path at a time, by the whole key: a plan the function keeps. With \`path = any(...)\` the planner
+    -- priced its kept plan above planning afresh, and planned this statement anew on every step.
+    foreach v_path in array ${s}.state_paths(v_was_state) loop
+      delete from ${s}.instance_paths
+      where path = v_path and workflow_type = p_type and status = v_was_status and created_at = v_created and instance_id = p_id;
+    end loop;
     insert into ${s}.instance_paths (path, workflow_type, status, created_at, instance_id)
     select distinct path, p_type, v_status, v_created, p_id from unnest(${s}.state_paths(v_state)) as path;
     insert into ${s}.instance_count_changes values
