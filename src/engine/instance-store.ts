@@ -109,6 +109,33 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
       return loaded
     })
 
+  /**
+   * Loads into the cache, in one statement, the instances named that it does not hold: a worker does
+   * for the tasks it has just claimed, whose results would otherwise load each instance on its own
+   * (one round trip per task, the largest part of a claimed activity's). Best effort: whatever fails
+   * here is met again, and reported, by the load the step makes.
+   */
+  const preload = (instances: ReadonlyArray<{ readonly workflowType: string; readonly instanceId: string }>) => {
+    if (cacheSize === 0) return Effect.void
+    const missing = new Map<string, readonly [string, string]>()
+    for (const { workflowType, instanceId } of instances) {
+      const stream = streamOf(workflowType, instanceId)
+      if (!cache.has(stream)) missing.set(stream, [workflowType, instanceId])
+    }
+    if (missing.size === 0) return Effect.void
+    return fromDriver(db, () => db.query<InstanceRow>(sql.loadInstances, [JSON.stringify([...missing.values()].map(([t, i]) => ({ t, i })))])).pipe(
+      Effect.flatMap((rows) =>
+        Effect.forEach(rows, (row) =>
+          registry.version(row.workflow_type, row.machine_version).pipe(
+            Effect.map((definition) => remember({ row, definition, snapshot: restoreSnapshot(definition.machine, row.snapshot) })),
+            // A snapshot that does not restore throws: the step's own load meets it and reports it.
+            Effect.ignoreCause
+          ), { discard: true })
+      ),
+      Effect.ignore
+    )
+  }
+
   const findByIdempotencyKey = (workflowType: string, key: string) =>
     fromDriver(db, () => db.query<InstanceRow>(sql.findByIdempotencyKey, [workflowType, key])).pipe(Effect.map(([row]) => row))
 
@@ -316,6 +343,7 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
     statements: sql,
     driver: db.driver,
     load,
+    preload,
     findRow,
     findByIdempotencyKey,
     remember,

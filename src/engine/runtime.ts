@@ -99,6 +99,8 @@ export const makeRuntime = (store: InstanceStore, steps: Stepper, registry: Work
         if (Result.isSuccess(decoded)) tasks.push(decoded.success)
         else yield* park(row, decoded.failure, workerId)
       }
+      // Each activity's result and each timer steps its own instance: load them all now, in one statement.
+      yield* store.preload(tasks.filter((task) => task.kind === "activity" || task.kind === "timer").map((task) => ({ workflowType: task.workflow_type, instanceId: task.instance_id })))
       return tasks
     })
 

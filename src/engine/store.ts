@@ -629,6 +629,11 @@ export const engineStatements = (s: string) => ({
 
   loadInstance: `select * from ${s}.instances where workflow_type = $1 and instance_id = $2`,
 
+  /** The instances named in $1, a JSON array of [type, id] pairs (those that exist). */
+  loadInstances: `
+    select i.* from jsonb_to_recordset($1::text::jsonb) as k(t text, i text)
+    join ${s}.instances i on i.workflow_type = k.t and i.instance_id = k.i`,
+
   findByIdempotencyKey: `select * from ${s}.instances where workflow_type = $1 and idempotency_key = $2`,
 
   /** Consumes a claimed task; no row means the lease was lost or the task cancelled. */

@@ -4,7 +4,9 @@
 import { Effect, Fiber, Layer, Schema } from "effect"
 import { describe, expect, it } from "vitest"
 import { type AnyStateMachine, assign, sendParent, sendTo, setup } from "xstate"
-import { activityLogic, defineActivity, defineWorkflow, Engine, orreryLayer } from "../../src/engine/index.js"
+import { activityLogic, defineActivity, defineWorkflow, Engine, EngineRuntime, orreryLayer } from "../../src/engine/index.js"
+import type { TaskRow } from "../../src/engine/store.js"
+import type { ActivityTask } from "../../src/engine/task-payloads.js"
 import { Database, type DatabaseShape } from "../../src/log/index.js"
 import { databaseLayer, drivers, freshSchema } from "../support/drivers.js"
 import { Gateway, paymentWorkflow, tallyWorkflow } from "./fixtures.js"
@@ -97,6 +99,44 @@ describe.each(drivers)("engine regressions on %s", (driver) => {
         expect(history.filter((entry) => entry.type === "activity.ignored")).toEqual([])
       }
     })))
+
+  it("loads the instances of the activities a worker claims in one statement, not one per activity", () => {
+    const schema = freshSchema()
+    return Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const database = yield* Layer.build(databaseLayer(driver, schema))
+      const engineOn = (db: Layer.Layer<Database>) => orreryLayer({ workflows: [chain], schema, worker: false }).pipe(Layer.provideMerge(db), Layer.orDie)
+      // Started by an API process with no worker: their first activities wait to be claimed.
+      const ids = ["a", "b", "c", "d", "e"]
+      yield* Effect.scoped(Effect.gen(function*() {
+        const engine = yield* Engine
+        for (const id of ids) yield* engine.start("chain", {}, { id })
+      }).pipe(Effect.provide(engineOn(Layer.succeedContext(database)))))
+      // A worker in another process: none of these instances in its memory, every statement it sends seen.
+      const seen: Array<string> = []
+      const counted = Layer.effect(Database, Effect.map(Database, (db): DatabaseShape => ({
+        ...db,
+        query: (text, params) => {
+          seen.push(text)
+          return db.query(text, params)
+        }
+      }))).pipe(Layer.provide(Layer.succeedContext(database)))
+      yield* Effect.scoped(Effect.gen(function*() {
+        const runtime = yield* EngineRuntime
+        const engine = yield* Engine
+        const db = yield* Database
+        const rows = yield* Effect.promise(() => db.query<TaskRow>(runtime.statements.claim, ["w1", 10, 30_000, new Date().toISOString()]))
+        expect(rows.map((row) => row.instance_id).sort()).toEqual(ids)
+        const tasks = yield* runtime.admit(rows, "w1")
+        for (const task of tasks) {
+          yield* runtime.completeActivity(task as ActivityTask, "w1", { ok: true, value: { ok: true }, attempts: 1, durationMs: 1 })
+        }
+        const sent = (statement: string) => seen.filter((text) => text === statement).length
+        expect({ together: sent(runtime.statements.loadInstances), each: sent(runtime.statements.loadInstance) }).toEqual({ together: 1, each: 0 })
+        // Every result was recorded on the instance as it was loaded: each went on to its next step.
+        for (const id of ids) expect((yield* engine.get("chain", id)).state).toBe("s1")
+      }).pipe(Effect.provide(engineOn(counted))))
+    })))
+  })
 
   it("keeps the worker working after its database answered with an error that is nobody's fault (XX000), not only a lost connection", async () => {
     const schema = freshSchema()
