@@ -153,6 +153,8 @@ export const circuitStatements = (s: string) => ({
   /**
    * A failed call ($4: it was the trial): one more failure, counted in SQL. At the threshold ($3) a closed
    * circuit opens for $5 ms; a failed trial opens it again. Tasks waiting past the new opening end are due then.
+   * The failure is announced on channel $6 in the same statement, so at the same commit: every breaker that
+   * trusted the circuit healthy hears of it whenever it is counted.
    */
   failure: (() => {
     const opens = `($4 or (c.open_until is null and c.failures + 1 >= $3))`
@@ -173,7 +175,7 @@ export const circuitStatements = (s: string) => ({
       update ${s}.tasks t set due_at = (select open_until from recorded)
       where ${waiting} and t.due_at > (select open_until from recorded)
     )
-    select failures, open_until from recorded`
+    select failures, open_until, pg_notify($6::text, $1::text) from recorded`
   })(),
 
   /** A call that worked: the circuit closes (if it was not already), and the tasks waiting on it are due now. */
@@ -301,9 +303,8 @@ export const makeCircuitBreaker = Effect.fnUntraced(function*(options: CircuitBr
           return yield* fromDriver(db, () => db.query(sql.success, [dependency, at]))
         case "failure":
           forget(dependency)
-          yield* fromDriver(db, () => db.query(sql.failure, [dependency, at, threshold, trial !== null, cooldownMs]))
-          // Every breaker that trusted this circuit healthy reads it again (this one included).
-          return yield* fromDriver(db, () => db.query("select pg_notify($1, $2)", [channel, dependency]))
+          // The statement also announces the failure: every breaker that trusted this circuit reads it again.
+          return yield* fromDriver(db, () => db.query(sql.failure, [dependency, at, threshold, trial !== null, cooldownMs, channel]))
         case "interrupted":
           if (trial !== null) yield* fromDriver(db, () => db.query(sql.release, [dependency, at, trial.toISOString()]))
           return
