@@ -7,29 +7,15 @@
  */
 import type { Migration } from "../log/index.js"
 
-/**
- * One step of an instance as one SQL function. Defined by the first migration and
- * again by "corrupted instances", which made it refuse an instance marked corrupted
- * (plpgsql resolves columns when it runs, so the first migration may name one the
- * fourth adds: they are applied together on a new database).
- */
-const recordStepFunction = (s: string) => `
--- One step of an instance as one statement (one round trip, its own transaction):
--- consume the claimed task, append, move the instance row, cancel and add tasks,
--- maybe save a snapshot. Raises OR001 when the instance moved on or was marked
--- corrupted (re-run the input: the reload sees the mark), OR002 when the claimed
--- task is gone; 23505 from the insert means the instance id is taken.
-create or replace function ${s}.record_step(
+/** What every definition of `record_step` shares (migrations 1, 4 and 10): its signature. */
+const recordStepSignature = (s: string) => `create or replace function ${s}.record_step(
   p_type text, p_id text, p_stream text, p_expected integer, p_batch jsonb, p_row jsonb,
   p_consume bigint, p_worker text, p_cancel jsonb, p_drop_all boolean, p_tasks jsonb, p_snapshot jsonb,
   p_notify text
-) returns jsonb language plpgsql as $fn$
-declare
-  v_appended record;
-  v_version integer;
-  v_tasks jsonb;
-begin
-  if p_consume is not null then
+) returns jsonb language plpgsql as $fn$`
+
+/** The step's start: consume the claimed task (OR002 when gone), append the batch (OR001 when the stream moved on). */
+const consumeAndAppend = (s: string) => `  if p_consume is not null then
     delete from ${s}.tasks where id = p_consume and locked_by = p_worker;
     if not found then raise exception 'task % is gone', p_consume using errcode = 'OR002'; end if;
   end if;
@@ -38,21 +24,10 @@ begin
       raise exception 'stream % is at version %', p_stream, v_appended.head using errcode = 'OR001';
     end if;
     v_version := v_appended.stream_version;
-  end loop;
-  if p_expected = 0 then
-    insert into ${s}.instances (workflow_type, instance_id, machine_version, status, state, snapshot, stream_version,
-      inputs, parent, children, failure, idempotency_key)
-    values (p_type, p_id, (p_row->>'machine_version')::integer, p_row->>'status', p_row->'state', p_row->'snapshot',
-      v_version, (p_row->>'inputs')::integer, nullif(p_row->'parent', 'null'::jsonb), p_row->'children',
-      nullif(p_row->'failure', 'null'::jsonb), p_row->>'idempotency_key');
-  else
-    update ${s}.instances set status = p_row->>'status', state = p_row->'state', snapshot = p_row->'snapshot',
-      stream_version = v_version, inputs = (p_row->>'inputs')::integer, children = p_row->'children',
-      failure = nullif(p_row->'failure', 'null'::jsonb), updated_at = now()
-    where workflow_type = p_type and instance_id = p_id and stream_version = p_expected and corrupted is null;
-    if not found then raise exception 'instance % moved on', p_stream using errcode = 'OR001'; end if;
-  end if;
-  if p_drop_all then
+  end loop;`
+
+/** The step's tasks: drop or cancel, add (answering their ids in v_tasks), wake other workers. */
+const taskChanges = (s: string) => `  if p_drop_all then
     delete from ${s}.tasks where stream_id = p_stream;
   elsif jsonb_array_length(p_cancel) > 0 then
     delete from ${s}.tasks t using jsonb_to_recordset(p_cancel) as x(kind text, key text)
@@ -72,7 +47,41 @@ begin
     select coalesce(jsonb_agg(jsonb_build_object('id', id, 'kind', kind, 'key', key)), '[]'::jsonb) into v_tasks from inserted;
   end if;
   -- Wakes other processes' workers when this step left them work (delivered at commit).
-  if p_notify is not null then perform pg_notify(p_notify, ''); end if;
+  if p_notify is not null then perform pg_notify(p_notify, ''); end if;`
+
+/**
+ * One step of an instance as one SQL function. Defined by the first migration and
+ * again by "corrupted instances", which made it refuse an instance marked corrupted
+ * (plpgsql resolves columns when it runs, so the first migration may name one the
+ * fourth adds: they are applied together on a new database).
+ */
+const recordStepFunction = (s: string) => `
+-- One step of an instance as one statement (one round trip, its own transaction):
+-- consume the claimed task, append, move the instance row, cancel and add tasks,
+-- maybe save a snapshot. Raises OR001 when the instance moved on or was marked
+-- corrupted (re-run the input: the reload sees the mark), OR002 when the claimed
+-- task is gone; 23505 from the insert means the instance id is taken.
+${recordStepSignature(s)}
+declare
+  v_appended record;
+  v_version integer;
+  v_tasks jsonb;
+begin
+${consumeAndAppend(s)}
+  if p_expected = 0 then
+    insert into ${s}.instances (workflow_type, instance_id, machine_version, status, state, snapshot, stream_version,
+      inputs, parent, children, failure, idempotency_key)
+    values (p_type, p_id, (p_row->>'machine_version')::integer, p_row->>'status', p_row->'state', p_row->'snapshot',
+      v_version, (p_row->>'inputs')::integer, nullif(p_row->'parent', 'null'::jsonb), p_row->'children',
+      nullif(p_row->'failure', 'null'::jsonb), p_row->>'idempotency_key');
+  else
+    update ${s}.instances set status = p_row->>'status', state = p_row->'state', snapshot = p_row->'snapshot',
+      stream_version = v_version, inputs = (p_row->>'inputs')::integer, children = p_row->'children',
+      failure = nullif(p_row->'failure', 'null'::jsonb), updated_at = now()
+    where workflow_type = p_type and instance_id = p_id and stream_version = p_expected and corrupted is null;
+    if not found then raise exception 'instance % moved on', p_stream using errcode = 'OR001'; end if;
+  end if;
+${taskChanges(s)}
   if p_snapshot is not null then
     insert into ${s}.snapshots (stream_id, stream_version, machine_version, state)
     values (p_stream, v_version, (p_row->>'machine_version')::integer, p_snapshot)
@@ -90,11 +99,7 @@ $fn$;
  * it was when the statement began), and only a step that changes them writes paths and counts.
  */
 const recordStepKeepingViews = (s: string) => `
-create or replace function ${s}.record_step(
-  p_type text, p_id text, p_stream text, p_expected integer, p_batch jsonb, p_row jsonb,
-  p_consume bigint, p_worker text, p_cancel jsonb, p_drop_all boolean, p_tasks jsonb, p_snapshot jsonb,
-  p_notify text
-) returns jsonb language plpgsql as $fn$
+${recordStepSignature(s)}
 declare
   v_appended record;
   v_version integer;
@@ -107,16 +112,7 @@ declare
   v_was_state jsonb;
   v_path text;
 begin
-  if p_consume is not null then
-    delete from ${s}.tasks where id = p_consume and locked_by = p_worker;
-    if not found then raise exception 'task % is gone', p_consume using errcode = 'OR002'; end if;
-  end if;
-  for v_appended in select * from ${s}.append_events(p_stream, p_expected, p_batch) loop
-    if v_appended.outcome <> 'inserted' then
-      raise exception 'stream % is at version %', p_stream, v_appended.head using errcode = 'OR001';
-    end if;
-    v_version := v_appended.stream_version;
-  end loop;
+${consumeAndAppend(s)}
   if p_expected = 0 then
     insert into ${s}.instances (workflow_type, instance_id, machine_version, status, state, snapshot, stream_version,
       inputs, parent, children, failure, idempotency_key)
@@ -147,27 +143,7 @@ begin
     insert into ${s}.instance_count_changes values
       (p_type, v_machine, v_was_status, v_was_state, -1), (p_type, v_machine, v_status, v_state, 1);
   end if;
-  if p_drop_all then
-    delete from ${s}.tasks where stream_id = p_stream;
-  elsif jsonb_array_length(p_cancel) > 0 then
-    delete from ${s}.tasks t using jsonb_to_recordset(p_cancel) as x(kind text, key text)
-    where t.stream_id = p_stream and t.kind = x.kind and t.key = x.key;
-  end if;
-  if jsonb_array_length(p_tasks) > 0 then
-    with inserted as (
-      insert into ${s}.tasks (kind, stream_id, workflow_type, instance_id, key, payload, due_at, locked_by, locked_until)
-      select x.kind, x.stream_id, x.workflow_type, x.instance_id, x.key, x.payload, coalesce(x.due_at, now()), x.locked_by,
-        case when x.locked_by is null then null else now() + x.lease_ms * interval '1 millisecond' end
-      from jsonb_to_recordset(p_tasks) as x(kind text, stream_id text, workflow_type text, instance_id text,
-        key text, payload jsonb, due_at timestamptz, locked_by text, lease_ms integer)
-      on conflict (stream_id, kind, key) do update set payload = excluded.payload, due_at = excluded.due_at,
-        locked_by = excluded.locked_by, locked_until = excluded.locked_until, attempts = 0
-      returning id, kind, key
-    )
-    select coalesce(jsonb_agg(jsonb_build_object('id', id, 'kind', kind, 'key', key)), '[]'::jsonb) into v_tasks from inserted;
-  end if;
-  -- Wakes other processes' workers when this step left them work (delivered at commit).
-  if p_notify is not null then perform pg_notify(p_notify, ''); end if;
+${taskChanges(s)}
   if p_snapshot is not null then
     insert into ${s}.snapshots (stream_id, stream_version, machine_version, state)
     values (p_stream, v_version, v_machine, p_snapshot)
