@@ -73,6 +73,15 @@ export const planFill = (templates: ReadonlyArray<Template>, wanted: number): Fi
 }
 
 /**
+ * A UUIDv7 for time `at`, as the log gives a new event: its milliseconds in the first 48 bits, then the
+ * version and random bits of a fresh UUID. The copies' ids then sort by their (shifted) time, as a log
+ * written by Orrery does, and the benchmark's new events go to the end of the index.
+ */
+const timeOrderedId = (at: string) =>
+  `(encode(substring(int8send((extract(epoch from ${at}) * 1000)::bigint) from 3 for 6), 'hex') || '7'
+    || substr(replace(gen_random_uuid()::text, '-', ''), 14))::uuid`
+
+/**
  * Copies `streams` (instances of the seed) as rounds `from`..`to`: instance id
  * `x` becomes `x<suffix><n>` in round n. Three statements in one transaction.
  */
@@ -89,13 +98,13 @@ const copyRounds = (tx: Queryable, s: string, streams: ReadonlyArray<string>, su
         chain as (
           select r.n, r.shift, t.stream_id as source, t.stream_version, t.stream_id || $4 || r.n as stream, x.id, x.at,
             ${s}.event_hash(t.stream_id || $4 || r.n, t.stream_version, x.id, t.type, t.schema_version, t.data, t.metadata, x.at, null) as hash
-          from template t cross join rounds r cross join lateral (select gen_random_uuid() as id, t.recorded_at - r.shift as at) x
+          from template t cross join rounds r cross join lateral (select ${timeOrderedId("t.recorded_at - r.shift")} as id, t.recorded_at - r.shift as at) x
           where t.stream_version = 1
           union all
           select c.n, c.shift, c.source, t.stream_version, c.stream, x.id, x.at,
             ${s}.event_hash(c.stream, t.stream_version, x.id, t.type, t.schema_version, t.data, t.metadata, x.at, c.hash)
           from chain c join template t on t.stream_id = c.source and t.stream_version = c.stream_version + 1
-            cross join lateral (select gen_random_uuid() as id, t.recorded_at - c.shift as at) x
+            cross join lateral (select ${timeOrderedId("t.recorded_at - c.shift")} as id, t.recorded_at - c.shift as at) x
         )
       select c.stream, c.stream_version, c.id, t.type, t.schema_version, t.data, t.metadata, c.at, c.hash
       from chain c join template t on t.stream_id = c.source and t.stream_version = c.stream_version

@@ -7,6 +7,7 @@
  * workers use, over one store and one stepper.
  */
 import { Clock, Context, Effect, Layer, Result } from "effect"
+import { v7 as timeOrderedId } from "uuid"
 import { EventLog, IntegrityError, InvalidCursor, InvalidEvent, type RecordedEvent } from "../log/index.js"
 import { EventNotAccepted, InstanceFinal, InstanceNotFound, NothingToRetry, type InstanceExists, type WorkflowNotFound } from "./errors.js"
 import { makeInstanceStore, type InstanceStore } from "./instance-store.js"
@@ -123,7 +124,8 @@ export const makeEngine = (store: InstanceStore, steps: Stepper, registry: Workf
         return yield* new InvalidEvent({ eventType: `${workflowType} id`, field: "id", reason: "must be 1-128 letters, digits, '_', '.', ':' or '-', starting with a letter or digit" })
       }
       const normalized = yield* Effect.fromResult(normalize(`${workflowType} input`, definition.events.input, input))
-      const instanceId = call.id ?? crypto.randomUUID()
+      // Time-ordered (UUIDv7), as event ids are: a new instance's keys land on the newest index pages.
+      const instanceId = call.id ?? timeOrderedId()
       const started = yield* steps.start(definition, instanceId, normalized, call, null).pipe(
         Effect.catchTag("TaskGone", Effect.die),
         Effect.catchTag("InstanceExists", (error) =>

@@ -20,6 +20,7 @@ export interface CallOptions {
 }
 
 export interface StartOptions extends CallOptions {
+  /** The instance's id; a fresh UUIDv7 (time-ordered) when not given. */
   readonly id?: string
   readonly idempotencyKey?: string
 }

@@ -4,7 +4,7 @@
  * decodes what is read back.
  */
 import { Result, Schema, SchemaIssue } from "effect"
-import { randomUUID } from "node:crypto"
+import { v7 as timeOrderedId } from "uuid"
 import { InvalidEvent } from "./errors.js"
 
 /** Correlation, causation and actor travel with every event; anything else an application adds is kept. */
@@ -22,7 +22,11 @@ export interface EventType<Type extends string = string, S extends PayloadSchema
   readonly type: Type
   readonly schemaVersion: number
   readonly schema: S
-  /** An event of this type, ready to append; the id is fresh unless given (give one to make retries idempotent). */
+  /**
+   * An event of this type, ready to append; the id is fresh unless given (give one to make retries idempotent).
+   * A fresh id is a UUIDv7: time-ordered, so that the log's unique index on event ids takes each insert on its
+   * newest pages, as the position index does, instead of on a random page of an index far larger than memory.
+   */
   make(data: S["Type"], options?: { readonly eventId?: string; readonly metadata?: EventMetadata }): NewEvent<Type, S["Type"]>
 }
 
@@ -48,7 +52,7 @@ export const defineEvent = <const Type extends string, S extends PayloadSchema>(
       eventType,
       type,
       data,
-      eventId: made.eventId ?? randomUUID(),
+      eventId: made.eventId ?? timeOrderedId(),
       metadata: made.metadata ?? {}
     })
   }

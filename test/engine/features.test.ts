@@ -202,5 +202,9 @@ describe.each(drivers)("engine features on %s", (driver) => {
       expect((yield* engine.list({ status: "cancelled" })).items.map((i) => i.id)).toEqual(["l1"])
       expect((yield* engine.list({ type: "payment", state: "charging" })).items.length).toBe(5)
       expect(failureOf(yield* Effect.exit(engine.list({ cursor: "garbage" })))).toMatchObject({ _tag: "InvalidCursor", cursor: "garbage" })
+      // An instance started without an id gets a time-ordered one (UUIDv7).
+      const later = yield* engine.start("payment", { amount: 1 })
+      for (const id of [first.instance.id, later.instance.id]) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+      expect(later.instance.id > first.instance.id).toBe(true)
     })))
 })

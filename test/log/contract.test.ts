@@ -192,6 +192,17 @@ describe.each(drivers)("EventLog on %s", (driver) => {
         expect(new Set(results.map((result) => result.positions[0])).size).toBe(1)
         expect((yield* log.readStream("cart-11")).map((e) => e.eventId)).toEqual([expect.any(String), event.eventId])
       })))
+
+    it("gives new events time-ordered ids (UUIDv7), so that they sort in the order they were made", () =>
+      run(Effect.gen(function*() {
+        const log = yield* EventLog
+        const made = Array.from({ length: 20 }, (_, i) => added(`x${i}`))
+        yield* log.append("cart-12", "no_stream", made)
+        const ids = (yield* log.readStream("cart-12")).map((e) => e.eventId)
+        expect(ids).toEqual(made.map((event) => event.eventId))
+        for (const id of ids) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+        expect([...ids].sort()).toEqual(ids)
+      })))
   })
 
   describe("schemas", () => {
