@@ -10,7 +10,10 @@ import { withDomains } from "./support.js"
 describe.each(drivers)("shop demo on %s", (driver) => {
   it("delivers, declines, runs out of stock, retries, cancels, checks out and abandons", async () => {
     const order = orderDomain({ paymentWindowMs: 30_000 })
-    const cart = cartDomain({ inactivityMs: 1_000 })
+    // Long enough that the checked-out cart is never abandoned between two of its inputs on a busy
+    // machine (with 1 s, a slow send during the order demos let it lapse), short enough to wait for
+    // the other cart's abandonment.
+    const cart = cartDomain({ inactivityMs: 5_000 })
     await withDomains(driver, [order, cart], () =>
       Effect.gen(function*() {
         const engine = yield* Engine
