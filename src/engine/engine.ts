@@ -7,8 +7,7 @@
  * workers use, over one store and one stepper.
  */
 import { Clock, Context, Effect, Layer, Result } from "effect"
-import { v7 as timeOrderedId } from "uuid"
-import { EventLog, IntegrityError, InvalidCursor, InvalidEvent, type RecordedEvent } from "../log/index.js"
+import { EventLog, IntegrityError, InvalidCursor, InvalidEvent, timeOrderedId, type RecordedEvent } from "../log/index.js"
 import { EventNotAccepted, InstanceFinal, InstanceNotFound, NothingToRetry, type InstanceExists, type WorkflowNotFound } from "./errors.js"
 import { makeInstanceStore, type InstanceStore } from "./instance-store.js"
 import { cancelPlan, finalStatuses, normalize, retryPlan } from "./plan.js"

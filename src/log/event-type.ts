@@ -4,7 +4,7 @@
  * decodes what is read back.
  */
 import { Result, Schema, SchemaIssue } from "effect"
-import { v7 as timeOrderedId } from "uuid"
+import { timeOrderedId } from "./time-ordered-id.js"
 import { InvalidEvent } from "./errors.js"
 
 /** Correlation, causation and actor travel with every event; anything else an application adds is kept. */

@@ -4,7 +4,8 @@
  * holding its own transaction needs — `encodeBatch` / `appendBatch` (the
  * engine appends a step's events in the same transaction as its instance row),
  * `encodePayload` / `describeIssue` (checking a payload against its schema),
- * and `fromDriver` (a driver failure as a typed `StoreUnavailable`).
+ * `fromDriver` (a driver failure as a typed `StoreUnavailable`) and `timeOrderedId` (the ids
+ * new events get, which the engine gives new instances too).
  */
 export { Database, StoreUnavailable, maskUrl, type DatabaseShape, type Queryable } from "./database.js"
 export {
@@ -43,3 +44,4 @@ export { LogCursor, type BrokenEvent, type RecordedEvent } from "./recorded-even
 export { appendBatch, encodeBatch, type AppendResult } from "./append.js"
 export { fromDriver } from "./driver-errors.js"
 export type { ParkedEvent, SubscribeOptions, Subscription, SubscriptionHandler } from "./subscriptions.js"
+export { timeOrderedId } from "./time-ordered-id.js"
