@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- growth [--sizes 0,1000000] [--driver postgres|pglite] [--sagas N] [--samples N] [--read-all-cap N] [--timers N] [--no-doctor]`
+ * `npm run bench -- growth [--sizes 0,1000000] [--driver postgres|pglite] [--sagas N] [--samples N] [--read-all-cap N] [--timers N] [--no-doctor] [--keep]`
  *
  * Do the engine's costs stay flat as the log grows? On a database of its own
  * (Postgres: a new database on DATABASE_URL's server, dropped at the end;
@@ -12,7 +12,8 @@
  * `readAll` catch-up, a new subscription catching up, timers firing with
  * `--timers` of them in the table (default 50,000) and `doctor` — each beside
  * its value at the first size.
- * Size 0 is the seed alone (a few hundred events).
+ * Size 0 is the seed alone (a few hundred events). `--keep` leaves the Postgres
+ * database in place (its URL is printed) to look at the filled log afterwards.
  */
 import { Effect, type Layer, References, type Scope } from "effect"
 import { randomBytes } from "node:crypto"
@@ -63,7 +64,8 @@ const options = (args: ReadonlyArray<string>) => {
       samples: { type: "string", default: "300" },
       "read-all-cap": { type: "string", default: "10000000" },
       timers: { type: "string", default: "50000" },
-      "no-doctor": { type: "boolean", default: false }
+      "no-doctor": { type: "boolean", default: false },
+      keep: { type: "boolean", default: false }
     }
   })
   const sizes = values.sizes.split(",").map(Number)
@@ -78,12 +80,13 @@ const options = (args: ReadonlyArray<string>) => {
     samples: Number(values.samples),
     readAllCap: Number(values["read-all-cap"]),
     timers,
-    doctor: !values["no-doctor"]
+    doctor: !values["no-doctor"],
+    keep: values.keep
   }
 }
 
-/** A database of its own: a new Postgres database on the server, dropped when the scope closes; or PGlite in memory. */
-const database = (driver: "postgres" | "pglite"): Effect.Effect<{ readonly layer: Layer.Layer<Database, unknown>; readonly location: string }, never, Scope.Scope> =>
+/** A database of its own: a new Postgres database on the server, dropped when the scope closes unless kept; or PGlite in memory. */
+const database = (driver: "postgres" | "pglite", keep: boolean): Effect.Effect<{ readonly layer: Layer.Layer<Database, unknown>; readonly location: string }, never, Scope.Scope> =>
   driver === "pglite"
     ? Effect.succeed({ layer: layerPglite(), location: "pglite in memory" })
     : Effect.acquireRelease(
@@ -97,7 +100,7 @@ const database = (driver: "postgres" | "pglite"): Effect.Effect<{ readonly layer
       }),
       ({ admin, name }) =>
         Effect.promise(async () => {
-          await admin.unsafe(`drop database if exists ${name} with (force)`)
+          if (!keep) await admin.unsafe(`drop database if exists ${name} with (force)`)
           await admin.end()
         })
     ).pipe(Effect.map(({ url }) => ({ layer: layerPostgres({ url, max: 16 }), location: maskUrl(url) })))
@@ -175,8 +178,8 @@ export const run = async (context: BenchContext): Promise<BenchOutput> => {
   const opts = options(context.args)
   const domains = await growthDomains()
   const program = Effect.gen(function*() {
-    const { layer, location } = yield* database(opts.driver)
-    context.progress(`database: ${location}`)
+    const { layer, location } = yield* database(opts.driver, opts.keep)
+    context.progress(`database: ${location}${opts.keep && opts.driver === "postgres" ? " (kept after the run)" : ""}`)
     const application = yield* Effect.promise(() => growthApplication(layer, true))
     return yield* Effect.gen(function*() {
       const db = yield* Database

@@ -99,9 +99,9 @@ const expectOneLine = (result: { code: number | null; stdout: string; stderr: st
 /** What migrate applies for this repository's config: Orrery's migrations, then the shipped domains' tables. */
 const shippedMigrations = {
   applied:
-    "log 1 (event log), log 2 (append without a separate idempotency probe), engine 1 (instances and tasks), engine 2 (workers), engine 3 (circuits), engine 4 (corrupted instances), engine 5 (census counters), engine 6 (lists by state), engine 7 (claimable tasks), engine 8 (census changes kept small), engine 9 (state paths by type and status), engine 10 (census and paths moved by the step), shop 1 (shop services: inventory, reservations, shipments), " +
+    "log 1 (event log), log 2 (append without a separate idempotency probe), log 3 (the whole log's page read with its own plan), engine 1 (instances and tasks), engine 2 (workers), engine 3 (circuits), engine 4 (corrupted instances), engine 5 (census counters), engine 6 (lists by state), engine 7 (claimable tasks), engine 8 (census changes kept small), engine 9 (state paths by type and status), engine 10 (census and paths moved by the step), shop 1 (shop services: inventory, reservations, shipments), " +
     "test-payments 1 (test payment provider: charges and refunds by idempotency key), travel 1 (travel services: seats, holds, tickets)",
-  current: "log 2, engine 10, shop 1, test-payments 1, travel 1"
+  current: "log 3, engine 10, shop 1, test-payments 1, travel 1"
 }
 
 const migrationsIn = async (dataDir: string) => {

@@ -9,7 +9,7 @@ import { databaseLayer, drivers, freshSchema, withLog } from "../support/drivers
 import { catalog, tick } from "./fixtures.js"
 
 /** Polls until `check` holds (subscriptions run in the background). */
-const eventually = (check: () => boolean, what: string, timeoutMs = 15_000) =>
+const eventually = (check: () => boolean, what: string, timeoutMs = 60_000) =>
   Effect.promise(async () => {
     const deadline = Date.now() + timeoutMs
     while (!check()) {
