@@ -5,7 +5,9 @@
  * - `node -e ''`: what Node itself costs, the floor;
  * - `orrery --help` and `orrery start --help`: no engine, no database;
  * - `orrery list` while `orrery start` holds the data folder (it goes through
- *   the server's API), and `orrery list` on the database itself once stopped.
+ *   the server's API), and `orrery list` on the database itself once stopped:
+ *   with the compiled config, and with a TypeScript one (as `orrery init`
+ *   writes; loading it registers tsx, whose hooks then see every later import).
  *
  * Each is run `--runs <n>` times (default 10); the median is reported.
  */
@@ -13,7 +15,7 @@ import { type ChildProcess, execFile, spawn } from "node:child_process"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { fileURLToPath, pathToFileURL } from "node:url"
 import { promisify } from "node:util"
 import { freePort } from "../test/support/cli-process.js"
 import type { Benchmark } from "./support.js"
@@ -69,6 +71,12 @@ export const run: Benchmark = async ({ args, signal, progress }) => {
     await new Promise((resolve) => server!.once("exit", resolve))
     server = undefined
     results.push(await timed("orrery list, on the database", [main, "list", "--config", config]))
+    // A project's TypeScript config, standing for the compiled one.
+    const project = path.join(folder, "project")
+    fs.mkdirSync(project)
+    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ type: "module" }))
+    fs.writeFileSync(path.join(project, "orrery.config.ts"), `export { default } from ${JSON.stringify(pathToFileURL(config).href)}\n`)
+    results.push(await timed("orrery list, on the database, with orrery.config.ts", [main, "list", "--config", path.join(project, "orrery.config.ts")]))
     if (signal.aborted) throw new Error("interrupted")
     const table = ["| command | median ms |", "| --- | ---: |", ...results.map((result) => `| ${result.label} | ${result.medianMs} |`)].join("\n")
     return { environment: { runs, cli: "dist/src/cli/main.js", database: "embedded PGlite, the shipped domains" }, results, table }
