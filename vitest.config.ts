@@ -14,6 +14,8 @@ export default defineConfig({
   },
   test: {
     include: ["test/**/*.test.ts"],
+    // The package's build, once: the tests that run the `orrery` command run it as installed.
+    globalSetup: ["./test/support/build.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: more forks than that only queue behind each other and Postgres.

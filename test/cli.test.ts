@@ -1,6 +1,6 @@
 /**
- * The `orrery` command as a real subprocess (through tsx, so no build is needed):
- * what it prints, its exit codes, and what it leaves on disk.
+ * The `orrery` command as a real subprocess (the package's build, as a user
+ * runs it): what it prints, its exit codes, and what it leaves on disk.
  */
 import { PGlite } from "@electric-sql/pglite"
 import { type ChildProcess, spawn } from "node:child_process"
@@ -8,14 +8,11 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import postgres from "postgres"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { settings } from "../src/config.js"
+import { baseEnv, cliArgs, root } from "./support/cli-process.js"
 import { drivers, postgresUrl } from "./support/drivers.js"
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..")
-const main = path.join(root, "src/cli/main.ts")
 
 let tmp: string
 beforeAll(() => {
@@ -25,14 +22,6 @@ afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }))
 
 let folders = 0
 const freshDataDir = () => path.join(tmp, `data-${++folders}`)
-
-/** The caller's own Orrery settings must not leak into these runs. */
-const baseEnv = () => {
-  const env = { ...process.env }
-  for (const setting of Object.values(settings)) delete env[setting.env]
-  delete env.CI
-  return env
-}
 
 // A failed test may leave its server running; nothing outlives the file.
 const running = new Set<ChildProcess>()
@@ -51,7 +40,7 @@ interface Run {
 }
 
 const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Run => {
-  const child = spawn(process.execPath, ["--import", "tsx", main, ...args], {
+  const child = spawn(process.execPath, cliArgs(args), {
     cwd: root,
     env: { ORRERY_DATA_DIR: freshDataDir(), ...baseEnv(), ...env },
     stdio: ["ignore", "pipe", "pipe"]

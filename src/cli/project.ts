@@ -40,12 +40,18 @@ let tsxRegistered = false
  * them to the very instances the CLI already loaded. (Under `tsx` in this
  * repository, tsconfig's `paths` map "orrery" to src/index.ts, the CLI's own
  * sources; installed, "orrery" is the package's dist, the CLI's own files.)
+ *
+ * Both of tsx's hooks, ESM and CommonJS: a `.ts` file in a folder whose
+ * package.json says no `"type": "module"` (or that has none) is CommonJS to
+ * Node, loaded by `require`, and without the CommonJS hook Node would read it
+ * as JavaScript and fail on its first type annotation.
  */
 export const importModule = async (file: string): Promise<Record<string, unknown>> => {
   const absolute = resolve(file)
   if (typescript.has(extname(absolute)) && !tsxRegistered) {
-    const { register } = await import("tsx/esm/api")
-    register()
+    const [esm, commonJs] = await Promise.all([import("tsx/esm/api"), import("tsx/cjs/api")])
+    esm.register()
+    commonJs.register()
     tsxRegistered = true
   }
   return (await import(pathToFileURL(absolute).href)) as Record<string, unknown>

@@ -1,5 +1,5 @@
 /**
- * For the browser suites: Orrery as users start it (`orrery start`, through tsx, with
+ * For the browser suites: Orrery as users start it (`orrery start`, the built command, with
  * the demo seeded and API tokens set) on a free loopback port, on PGlite in a fresh
  * folder or on a fresh Postgres database; and Debian's chromium, driven by
  * playwright-core. Without chromium the suites skip, except under CI=true, where
@@ -10,11 +10,9 @@ import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
 import { type Browser, type Page, chromium } from "playwright-core"
 import postgres from "postgres"
-import { settings } from "../../src/config.js"
-import { freePort } from "../support/cli-process.js"
+import { baseEnv, cliArgs, freePort, root } from "../support/cli-process.js"
 import { type Driver, postgresUrl } from "../support/drivers.js"
 
 export const chromiumPath = "/usr/bin/chromium"
@@ -28,8 +26,6 @@ export const readToken = "inspector-read-token-0123456789"
 export const operateToken = "inspector-operate-token-012345"
 /** Operators of their own for a test that writes thousands of events: the rate limit counts per token. */
 export const bulkTokens = Array.from({ length: 6 }, (_, n) => `inspector-bulk-token-${n}-0123456789`)
-
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 
 export interface RunningApp {
   readonly url: string
@@ -46,8 +42,7 @@ export const startApp = async (driver: Driver, options: { readonly configFile?: 
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), "orrery-inspector-"))
   const database = `orrery_inspector_${randomBytes(6).toString("hex")}`
   const admin = driver === "postgres" ? postgres(postgresUrl, { max: 1, onnotice: () => {} }) : undefined
-  const env: Record<string, string | undefined> = { ...process.env }
-  for (const setting of Object.values(settings)) delete env[setting.env]
+  const env = baseEnv()
   Object.assign(env, {
     ORRERY_PORT: String(port),
     ORRERY_DATA_DIR: path.join(folder, "data"),
@@ -66,7 +61,7 @@ export const startApp = async (driver: Driver, options: { readonly configFile?: 
     url.pathname = `/${database}`
     env.DATABASE_URL = url.toString()
   }
-  const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", path.join(root, "src/cli/main.ts"), "start", "--demo"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
+  const child: ChildProcess = spawn(process.execPath, cliArgs(["start", "--demo"]), { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] })
   let output = ""
   child.stdout!.on("data", (chunk) => (output += chunk))
   child.stderr!.on("data", (chunk) => (output += chunk))

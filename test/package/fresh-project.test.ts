@@ -6,7 +6,8 @@
  * tested with `orrery/testing`; then a project made by `orrery init`, installed,
  * tested and started with the two commands its README gives.
  *
- * Slow by nature (a build, `npm pack`, two `npm install`s): one file, run once.
+ * Slow by nature (`npm pack`, two `npm install`s): one file, run once. The
+ * package is built once for the whole suite (../support/build.ts).
  */
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs"
@@ -71,8 +72,9 @@ let work: string
 let tarball: string
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), "orrery-fresh-"))
-  // `prepack` builds dist/ first, as a publish would.
-  await npm(["pack", "--pack-destination", work, "--loglevel=error"], repository)
+  // The suite's set-up ran `npm run build`, what `prepack` runs before a publish. Not again here: the other
+  // files run the built command meanwhile, and a build rewrites dist/ under them.
+  await npm(["pack", "--ignore-scripts", "--pack-destination", work, "--loglevel=error"], repository)
   tarball = join(work, readdirSync(work).find((name) => name.endsWith(".tgz"))!)
 }, 600_000)
 

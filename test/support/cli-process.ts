@@ -1,7 +1,8 @@
 /**
- * The `orrery` command as a subprocess for tests (through tsx, so no build is
- * needed): spawn it, collect its output, wait for a line it prints or for its
- * end — never for a fixed time, so a slow start-up only makes a test slower.
+ * The `orrery` command as a subprocess for tests, as a user runs it: the
+ * package's build (./build.ts makes it once before the suite) under plain
+ * Node. Spawn it, collect its output, wait for a line it prints or for its end
+ * — never for a fixed time, so a slow start-up only makes a test slower.
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createServer } from "node:net"
@@ -10,16 +11,23 @@ import { fileURLToPath } from "node:url"
 import { settings } from "../../src/config.js"
 
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
-export const cliMain = path.join(root, "src/cli/main.ts")
-// By path: a run from another working directory must still find tsx.
-const tsx = path.join(root, "node_modules/tsx/dist/loader.mjs")
+export const cliMain = path.join(root, "dist/src/cli/main.js")
 
-/** The caller's own Orrery settings must not leak into these runs. */
+/** The command's arguments to Node: the built CLI, `args` after it. */
+export const cliArgs = (args: ReadonlyArray<string>) => [cliMain, ...args]
+
+/**
+ * The caller's own Orrery settings must not leak into these runs. A project's
+ * TypeScript (this repository's orrery.config.ts and domains, a test's project)
+ * is compiled by tsx with ./tsconfig.package.json: its `import "orrery"` is
+ * then the built package the command runs, one set of modules, as installed.
+ */
 export const baseEnv = () => {
   const env: Record<string, string | undefined> = { ...process.env }
   for (const setting of Object.values(settings)) delete env[setting.env]
   delete env.ORRERY_TOKEN
   delete env.CI
+  env.TSX_TSCONFIG_PATH = path.join(root, "test/support/tsconfig.package.json")
   return env
 }
 
@@ -54,7 +62,7 @@ const running = new Set<ChildProcess>()
 
 /** Starts `orrery <args>` with the base environment plus `env`. */
 export const spawnCli = (args: ReadonlyArray<string>, env: Record<string, string>, cwd = root): CliProcess => {
-  const child = spawn(process.execPath, ["--import", tsx, cliMain, ...args], { cwd, env: { ...baseEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] })
+  const child = spawn(process.execPath, cliArgs(args), { cwd, env: { ...baseEnv(), ...env }, stdio: ["ignore", "pipe", "pipe"] })
   running.add(child)
   let stdout = ""
   let stderr = ""

@@ -7,21 +7,16 @@
  * once, every reservation of a cancelled order released once.
  */
 import { type ChildProcess, spawn } from "node:child_process"
-import { freePort } from "../../support/cli-process.js"
 import * as path from "node:path"
-import { fileURLToPath } from "node:url"
+import { baseEnv, cliArgs, freePort, root } from "../../support/cli-process.js"
 import { describe, expect, it } from "vitest"
 import { createClient } from "../../../src/client/http.js"
 import { httpStatus } from "../../../src/client/http-errors.js"
-import { settings } from "../../../src/config.js"
 import { generateOffers } from "../../../sagas/booking/index.js"
 import { drivers } from "../../support/drivers.js"
 import { makePlace, verify, waitUntil } from "./support.js"
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..")
-const main = path.join(root, "src/cli/main.ts")
 const config = path.join(root, "test/domains/durability/orrery.config.ts")
-const tsx = path.join(root, "node_modules/tsx/dist/loader.mjs")
 
 // The suite's sizes; ORRERY_SIGKILL_SIZES="100,50,5" runs the issue's full probe (orders, bookings, kills), once, by hand.
 const [ORDERS, BOOKINGS, KILLS] = (process.env.ORRERY_SIGKILL_SIZES ?? "30,15,3").split(",").map(Number) as [number, number, number]
@@ -31,12 +26,9 @@ const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
 /** `orrery start` on the place; answers once it serves. */
 const startServer = (env: Record<string, string>, port: number) =>
   new Promise<ChildProcess>((resolve, reject) => {
-    const clean: Record<string, string | undefined> = { ...process.env }
-    for (const setting of Object.values(settings)) delete clean[setting.env]
-    delete clean.ORRERY_TOKEN
-    const child = spawn(process.execPath, ["--import", tsx, main, "start", "--port", String(port)], {
+    const child = spawn(process.execPath, cliArgs(["start", "--port", String(port)]), {
       cwd: root,
-      env: { ...clean, ...env, ORRERY_CONFIG: config, ORRERY_LOG_LEVEL: "warn" },
+      env: { ...baseEnv(), ...env, ORRERY_CONFIG: config, ORRERY_LOG_LEVEL: "warn" },
       stdio: ["ignore", "pipe", "pipe"]
     })
     let output = ""
