@@ -37,7 +37,8 @@ const benchmarks: Record<string, () => Promise<BenchmarkModule>> = {
   http: () => import("./http.js"),
   testing: () => import("./testing.js"),
   cli: () => import("./cli.js"),
-  growth: () => import("./growth.js")
+  growth: () => import("./growth.js"),
+  "read-model": () => import("./read-model.js")
 }
 
 const known = Object.keys(benchmarks).join(", ")

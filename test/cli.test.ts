@@ -88,9 +88,9 @@ const expectOneLine = (result: { code: number | null; stdout: string; stderr: st
 /** What migrate applies for this repository's config: Orrery's migrations, then the shipped domains' tables. */
 const shippedMigrations = {
   applied:
-    "log 1 (event log), log 2 (append without a separate idempotency probe), log 3 (the whole log's page read with its own plan), engine 1 (instances and tasks), engine 2 (workers), engine 3 (circuits), engine 4 (corrupted instances), engine 5 (census counters), engine 6 (lists by state), engine 7 (claimable tasks), engine 8 (census changes kept small), engine 9 (state paths by type and status), engine 10 (census and paths moved by the step), shop 1 (shop services: inventory, reservations, shipments), " +
+    "log 1 (event log), log 2 (append without a separate idempotency probe), log 3 (the whole log's page read with its own plan), log 4 (the page read names where it stopped and what waits behind the horizon), engine 1 (instances and tasks), engine 2 (workers), engine 3 (circuits), engine 4 (corrupted instances), engine 5 (census counters), engine 6 (lists by state), engine 7 (claimable tasks), engine 8 (census changes kept small), engine 9 (state paths by type and status), engine 10 (census and paths moved by the step), shop 1 (shop services: inventory, reservations, shipments), " +
     "test-payments 1 (test payment provider: charges and refunds by idempotency key), travel 1 (travel services: seats, holds, tickets)",
-  current: "log 3, engine 10, shop 1, test-payments 1, travel 1"
+  current: "log 4, engine 10, shop 1, test-payments 1, travel 1"
 }
 
 const migrationsIn = async (dataDir: string) => {
@@ -203,7 +203,7 @@ describe("on PGlite", () => {
     const run = cli(["start", "--demo"], { ORRERY_DATA_DIR: dataDir, ORRERY_TOKENS: `ci:operate:${token}`, ORRERY_PORT: "7400" })
     await run.waitFor(/^running/)
     const lines = run.stdout().split("\n").filter((line) => !line.startsWith("{"))
-    expect(lines[0]).toBe(`event log: pglite at ${dataDir}, migration version 3`)
+    expect(lines[0]).toBe(`event log: pglite at ${dataDir}, migration version 4`)
     expect(lines[1]).toMatch(/^workflows: .*order@1.*booking@1.*ebook-generation@1/)
     expect(lines).toContain("listening on http://127.0.0.1:7400 (API tokens: ci (operate)); docs at http://127.0.0.1:7400/docs, inspector at http://127.0.0.1:7400/inspect")
     expect(lines).toContain("an empty database: the demo is starting a few instances of each workflow")
@@ -275,7 +275,7 @@ if (drivers.includes("postgres")) describe("on Postgres", () => {
     expect((await complete(["migrate"], env)).stdout).toBe(`postgres at ${location} is up to date: ${shippedMigrations.current}\n`)
     const run = cli(["start"], env)
     await run.waitFor(/^running/)
-    expect(run.stdout()).toMatch(new RegExp(`^event log: postgres at ${location.replace(/[.?*+^$()[\]\\|{}]/g, "\\$&")}, migration version 3\n`))
+    expect(run.stdout()).toMatch(new RegExp(`^event log: postgres at ${location.replace(/[.?*+^$()[\]\\|{}]/g, "\\$&")}, migration version 4\n`))
     run.child.kill("SIGTERM")
     expect(await run.exited).toEqual({ code: 0, signal: null })
     const sql = postgres(url.toString(), { max: 1 })

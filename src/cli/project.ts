@@ -44,7 +44,8 @@ let tsxRegistered = false
  * Both of tsx's hooks, ESM and CommonJS: a `.ts` file in a folder whose
  * package.json says no `"type": "module"` (or that has none) is CommonJS to
  * Node, loaded by `require`, and without the CommonJS hook Node would read it
- * as JavaScript and fail on its first type annotation.
+ * as JavaScript and fail on its first type annotation. Such a module's exports
+ * are answered as an ES module's would be.
  */
 export const importModule = async (file: string): Promise<Record<string, unknown>> => {
   const absolute = resolve(file)
@@ -54,7 +55,11 @@ export const importModule = async (file: string): Promise<Record<string, unknown
     commonJs.register()
     tsxRegistered = true
   }
-  return (await import(pathToFileURL(absolute).href)) as Record<string, unknown>
+  const namespace = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>
+  // A module compiled to CommonJS from `export` statements is, to `import()`, one default export: its whole
+  // `module.exports`, marked `__esModule`, where its own `default` and named exports are.
+  const commonJs = namespace.default as { readonly __esModule?: unknown } | null | undefined
+  return typeof commonJs === "object" && commonJs !== null && commonJs.__esModule === true ? (commonJs as Record<string, unknown>) : namespace
 }
 
 /** The config file: the one named, else the first of `configNames` in `cwd`. */

@@ -27,8 +27,18 @@ export interface ReadAllResult {
   readonly events: ReadonlyArray<RecordedEvent>
   /** Rows of this page that fail their hash check or no longer decode: named here, and `next` is past them. */
   readonly broken: ReadonlyArray<BrokenEvent>
-  /** Where the next read continues; unchanged when nothing new was read. */
+  /**
+   * Where the next read continues: after the page's last event, or, when the page was shorter than its
+   * limit (it reached the horizon), after the last event before the horizon of any type. Unchanged when
+   * nothing was appended since.
+   */
   readonly next: LogCursor
+  /**
+   * Whether an event of the types asked is committed but behind the horizon: appended after a transaction
+   * that was still open when this page was read began. Read again shortly; it comes once that transaction
+   * ends. Always false for a full page, which is read on at once.
+   */
+  readonly heldBack: boolean
 }
 
 export type { AppendResult } from "./append.js"
@@ -139,12 +149,16 @@ const make = Effect.fnUntraced(function*(options: EventLogOptions) {
     const after = readOptions.after ?? LogCursor.start
     const limit = Math.max(1, Math.min(readOptions.limit ?? 1000, 10_000))
     const types = readOptions.types === undefined ? null : JSON.stringify(readOptions.types)
-    return fromDriver(db, () => db.query<EventRow>(sql.readAll, [after.transactionId, after.position, limit, types])).pipe(
+    return fromDriver(db, () => db.query<EventRow & { readonly held_back: boolean | null }>(sql.readAll, [after.transactionId, after.position, limit, types])).pipe(
       Effect.map((rows) => {
-        const last = rows[rows.length - 1]
+        // A page shorter than its limit ends with the function's mark row (see log migration 4).
+        const mark = rows.length > 0 && rows[rows.length - 1]!.held_back !== null ? rows[rows.length - 1] : undefined
+        const eventRows = mark === undefined ? rows : rows.slice(0, -1)
+        const last = mark ?? eventRows[eventRows.length - 1]
         return {
-          ...partitionRows(rows, catalog),
-          next: last === undefined ? after : { transactionId: last.transaction_id, position: last.position }
+          ...partitionRows(eventRows, catalog),
+          next: last === undefined ? after : { transactionId: last.transaction_id, position: last.position },
+          heldBack: mark?.held_back === true
         }
       })
     )

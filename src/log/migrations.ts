@@ -197,6 +197,20 @@ const leanerAppend: Migration = {
 }
 
 /**
+ * The page read's signature, the event columns it answers (and `extra` ones), and the planner
+ * settings it carries (log migrations 3 and 4).
+ */
+const readAllHead = (s: string, extra: string) => `    create function ${s}.read_all(p_transaction xid8, p_position bigint, p_limit integer, p_types jsonb)
+    returns table ("position" bigint, stream_id text, stream_version integer, event_id text, type text, schema_version integer,
+      data jsonb, metadata jsonb, recorded_at timestamptz, transaction_id text, intact boolean${extra})
+    language plpgsql stable
+    set max_parallel_workers_per_gather = 0
+    set jit = off
+    set plan_cache_mode = force_generic_plan
+    as $fn$
+    #variable_conflict use_column`
+
+/**
  * The whole log's page read as a function, so that it can carry its own planner settings.
  * As a plain statement, over a large log, it went wrong both ways Postgres can plan it
  * (measured at 10 M events, a page of 1,000): a custom plan, made on each call, costed the
@@ -211,15 +225,7 @@ const pageRead: Migration = {
   version: 3,
   name: "the whole log's page read with its own plan",
   sql: (s) => `
-    create function ${s}.read_all(p_transaction xid8, p_position bigint, p_limit integer, p_types jsonb)
-    returns table ("position" bigint, stream_id text, stream_version integer, event_id text, type text, schema_version integer,
-      data jsonb, metadata jsonb, recorded_at timestamptz, transaction_id text, intact boolean)
-    language plpgsql stable
-    set max_parallel_workers_per_gather = 0
-    set jit = off
-    set plan_cache_mode = force_generic_plan
-    as $fn$
-    #variable_conflict use_column
+${readAllHead(s, "")}
     begin
       -- Only transactions older than every running one are read, so no later commit can land behind the cursor.
       return query
@@ -239,7 +245,76 @@ const pageRead: Migration = {
   `
 }
 
-export const logMigrations: ReadonlyArray<Migration> = [eventLog, leanerAppend, pageRead]
+/**
+ * The page read also says where its scan stopped, and whether anything waits behind the horizon.
+ * A reader of some types only (every read model is one) used to keep its cursor on the last
+ * event of its types: each read, at every wake-up and poll, walked again every other event
+ * appended since, so a read model of rare types read more of the log each second as the log
+ * grew. And a read that found nothing after a wake-up could not tell an append of another
+ * type from one of its own types held back by an older open transaction, so it read again
+ * up to eight times on a guess. Now a page shorter than its limit ends with one mark row
+ * (`held_back` not null, the event's columns null): the last event of any type before the
+ * horizon, where the cursor may move since every event up to it was read or is of another
+ * type; and whether an event of the reader's types was committed behind the horizon (read
+ * again shortly) or not (wait for the next append).
+ */
+const pageReadToHorizon: Migration = {
+  component: "log",
+  version: 4,
+  name: "the page read names where it stopped and what waits behind the horizon",
+  sql: (s) => `
+    drop function ${s}.read_all(xid8, bigint, integer, jsonb);
+${readAllHead(s, ", held_back boolean")}
+    declare
+      -- Only transactions older than every running one are read, so no later commit can land behind the cursor.
+      horizon xid8 := pg_snapshot_xmin(pg_current_snapshot());
+      taken integer;
+      last_transaction xid8;
+      last_position bigint;
+      waiting boolean;
+    begin
+      return query
+        select e.position, e.stream_id, e.stream_version, e.event_id::text, e.type, e.schema_version, e.data, e.metadata,
+          e.recorded_at, e.transaction_id::text,
+          e.hash = ${s}.event_hash(e.stream_id, e.stream_version, e.event_id, e.type, e.schema_version, e.data,
+            e.metadata, e.recorded_at, p.hash),
+          null::boolean
+        from ${s}.events e
+        left join ${s}.events p on p.stream_id = e.stream_id and p.stream_version = e.stream_version - 1
+        where (e.transaction_id, e.position) > (p_transaction, p_position)
+          and e.transaction_id < horizon
+          and (p_types is null or e.type in (select jsonb_array_elements_text(p_types)))
+        order by e.transaction_id, e.position
+        limit p_limit;
+      get diagnostics taken = row_count;
+      if taken < p_limit then
+        -- The page reached the horizon: the cursor may move to the last event before it, of whatever type.
+        select e.transaction_id, e.position into last_transaction, last_position
+        from ${s}.events e
+        where e.transaction_id < horizon and (e.transaction_id, e.position) > (p_transaction, p_position)
+        order by e.transaction_id desc, e.position desc
+        limit 1;
+        -- Not an EXISTS: Postgres drops a sublink's ORDER BY and LIMIT, and costed as a generic plan
+        -- the index range beyond the horizon looks like a third of the log, which a sequential scan
+        -- would read whole when nothing is there (the usual answer). In index order, it walks only
+        -- the events committed behind the horizon.
+        select true into waiting
+        from ${s}.events e
+        where e.transaction_id >= horizon and (e.transaction_id, e.position) > (p_transaction, p_position)
+          and (p_types is null or e.type in (select jsonb_array_elements_text(p_types)))
+        order by e.transaction_id, e.position
+        limit 1;
+        return query
+          select coalesce(last_position, p_position), null::text, null::integer, null::text, null::text, null::integer,
+            null::jsonb, null::jsonb, null::timestamptz, coalesce(last_transaction, p_transaction)::text, null::boolean,
+            coalesce(waiting, false);
+      end if;
+    end
+    $fn$;
+  `
+}
+
+export const logMigrations: ReadonlyArray<Migration> = [eventLog, leanerAppend, pageRead, pageReadToHorizon]
 
 /** Applies what is missing of `migrations`; returns those it applied (empty when already current). */
 export const migrate = async (

@@ -7,7 +7,7 @@
  * subscription moves on. Each subscription is its own fiber, so one's failures
  * never hold up another.
  */
-import { Cause, Duration, Effect, Option, Schedule, type Scope } from "effect"
+import { Cause, Clock, Duration, Effect, Schedule, type Scope } from "effect"
 import type { DatabaseShape } from "./database.js"
 import { fromDriver } from "./driver-errors.js"
 import type { EventCatalog } from "./event-type.js"
@@ -16,8 +16,8 @@ import type { StoreUnavailable } from "./database.js"
 import type { Statements } from "./statements.js"
 import type { Wakeups } from "./wakeups.js"
 
-/** How many times a subscription reads again, backing off from 50 ms, after a wake-up that found nothing to read. */
-const heldBackRetries = 8
+/** How long at most an idle subscription's cursor, moved past other types' events, goes unsaved. */
+const idleSaveMillis = 60_000
 
 export type SubscriptionHandler<R = never> = (event: RecordedEvent) => Effect.Effect<unknown, unknown, R>
 
@@ -37,7 +37,7 @@ export interface SubscribeOptions {
 
 export interface Subscription {
   readonly name: string
-  /** The cursor after the last handled (or parked) event. */
+  /** The cursor after the last handled (or parked) event, or after other types' events read past since. */
   readonly position: Effect.Effect<LogCursor>
 }
 
@@ -62,7 +62,7 @@ export interface SubscriptionContext {
     readonly after: LogCursor
     readonly limit: number
     readonly types?: ReadonlyArray<string>
-  }) => Effect.Effect<{ readonly events: ReadonlyArray<RecordedEvent>; readonly broken: ReadonlyArray<BrokenEvent>; readonly next: LogCursor }, StoreUnavailable>
+  }) => Effect.Effect<{ readonly events: ReadonlyArray<RecordedEvent>; readonly broken: ReadonlyArray<BrokenEvent>; readonly next: LogCursor; readonly heldBack: boolean }, StoreUnavailable>
 }
 
 const describe = (error: unknown): string => {
@@ -121,6 +121,9 @@ export const runSubscription = <R>(
       }
     })
 
+    let savedAt = yield* Clock.currentTimeMillis
+    let unsaved = false
+    /** What to do after a read: read on at once, read again shortly (events held back), or wait for an append. */
     const catchUp = Effect.gen(function*() {
       const batch = yield* ctx.readAll({ after: cursor, limit: batchSize, ...(options.types ? { types: options.types } : {}) })
       // Broken rows (changed behind the log's back, or no longer decoding) are parked unread, so the rest of the log flows.
@@ -130,25 +133,28 @@ export const runSubscription = <R>(
         if (error !== undefined) yield* park(event, error, maxAttempts)
       }
       const read = batch.events.length + batch.broken.length
-      lastRead = read
-      if (read > 0) {
-        yield* fromDriver(db, () => db.query(sql.saveCheckpoint, [name, batch.next.transactionId, batch.next.position]))
-        cursor = batch.next
+      const moved = batch.next.transactionId !== cursor.transactionId || batch.next.position !== cursor.position
+      cursor = batch.next
+      unsaved ||= moved
+      // Past other types' events only, the cursor is saved now and then rather than at every read: lost, it costs
+      // one walk over those events again, not an event.
+      const now = yield* Clock.currentTimeMillis
+      if (unsaved && (read > 0 || now - savedAt >= idleSaveMillis)) {
+        yield* fromDriver(db, () => db.query(sql.saveCheckpoint, [name, cursor.transactionId, cursor.position]))
+        savedAt = now
+        unsaved = false
       }
-      return read === batchSize
+      return read === batchSize ? "again" as const : batch.heldBack ? "shortly" as const : "wait" as const
     })
 
     const latch = yield* ctx.wakeups.register
     let failures = 0
-    /** Events the last read took, and whether the wait before it was ended by a wake-up (not the poll interval). */
-    let lastRead = 0
-    let woken = false
-    /** Reads again after a wake-up that found nothing, so far. */
+    /** Reads again so far while events of its types wait behind the horizon. */
     let heldBack = 0
     const loop = Effect.gen(function*() {
       while (true) {
         yield* latch.close
-        const more = yield* Effect.andThen(redrive, catchUp).pipe(
+        const next = yield* Effect.andThen(redrive, catchUp).pipe(
           Effect.tap(() => Effect.sync(() => (failures = 0))),
           Effect.catchCause((cause) => {
             if (Cause.hasInterruptsOnly(cause)) return Effect.failCause(cause)
@@ -156,21 +162,21 @@ export const runSubscription = <R>(
             const delay = Duration.millis(Math.min(30_000, 100 * 2 ** Math.min(failures, 9)))
             return Effect.logError(`subscription ${name} cannot read the log: ${describe(Cause.squash(cause))}`).pipe(
               Effect.andThen(Effect.sleep(delay)),
-              Effect.as(true)
+              Effect.as("again" as const)
             )
           })
         )
-        if (more) continue
-        // Woken for an append it could not read yet: a transaction begun before that append is still open
-        // somewhere on the server, and gap-safe reads stop before it. Another wake-up may never come (that was
-        // the last append), so read again shortly, backing off, rather than wait out the poll interval.
-        if (woken && lastRead === 0 && heldBack < heldBackRetries) {
+        if (next === "again") continue
+        // Events of its types are committed behind a transaction begun before them and still open somewhere on
+        // the server (gap-safe reads stop before it). No wake-up will say when it ends, so read again shortly,
+        // backing off up to the poll interval, for as long as the read says so.
+        if (next === "shortly") {
           heldBack++
-          yield* Effect.sleep(Duration.min(Duration.fromInputUnsafe(pollInterval), Duration.millis(25 * 2 ** heldBack)))
+          yield* Effect.sleep(Duration.min(Duration.fromInputUnsafe(pollInterval), Duration.millis(25 * 2 ** Math.min(heldBack, 10))))
           continue
         }
         heldBack = 0
-        woken = Option.isSome(yield* latch.await.pipe(Effect.timeoutOption(pollInterval)))
+        yield* latch.await.pipe(Effect.timeoutOption(pollInterval))
       }
     })
     yield* Effect.forkScoped(loop)

@@ -224,6 +224,21 @@ describe("the project's config", () => {
     expect(oneLine(await orrery(["doctor", "--config", path.join(folder, "throws.ts")], env), 2)).toMatch(/^orrery: cannot load .*throws\.ts: no settings here 1$/)
   })
 
+  it("a TypeScript config in a CommonJS project (a package.json without \"type\": \"module\") loads, with its workflow", async () => {
+    // A user's project as npm leaves it: the package and its peers in node_modules (here links to this
+    // repository, whose package.json exports the build), and TypeScript that Node takes for CommonJS.
+    const project = fs.mkdtempSync(path.join(tmp, "commonjs-"))
+    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "commonjs-app", private: true }))
+    fs.mkdirSync(path.join(project, "node_modules"))
+    fs.symlinkSync(root, path.join(project, "node_modules", "orrery"), "dir")
+    for (const peer of ["effect", "xstate"]) fs.symlinkSync(path.join(root, "node_modules", peer), path.join(project, "node_modules", peer), "dir")
+    for (const file of ["orrery.config.ts", "ticket.ts"]) fs.copyFileSync(path.join(path.dirname(tickets), file), path.join(project, file))
+    const ran = await orrery(["doctor"], { ORRERY_DATA_DIR: path.join(project, "data") }, project)
+    expect([ran.code, ran.stderr]).toEqual([0, ""])
+    expect(ran.stdout).toMatch(/^ok\s+ticket: no instances$/m)
+    expect(ran.stdout).not.toMatch(/cart/)
+  })
+
   it("help needs no config and no database", async () => {
     const empty = fs.mkdtempSync(path.join(tmp, "help-"))
     for (const command of ["start", "list", "send", "init", "replay"]) {

@@ -1,9 +1,9 @@
 /**
  * The EventLog contract, run unchanged against both drivers.
  */
-import { DateTime, Effect, Exit, Option } from "effect"
+import { DateTime, Effect, Exit, Option, Schedule } from "effect"
 import { describe, expect, it } from "vitest"
-import { Database, EventLog, LogCursor, type RecordedEvent } from "../../src/log/index.js"
+import { Database, EventLog, LogCursor, type ReadAllResult, type RecordedEvent, type StoreUnavailable } from "../../src/log/index.js"
 import { drivers, freshSchema, withLog } from "../support/drivers.js"
 import { CheckedOut, ItemAdded, added, catalog, tick } from "./fixtures.js"
 
@@ -283,6 +283,30 @@ describe.each(drivers)("EventLog on %s", (driver) => {
         const onlyAdded = yield* log.readAll({ types: ["cart.item.added"] })
         expect(onlyAdded.events.map((e) => (e.data as { sku: string }).sku)).toEqual(["x0", "x5", "x10", "x15", "x20"])
         expect(LogCursor.parse(LogCursor.format(after))).toEqual(after)
+      })))
+
+    it("a read of some types that reaches the horizon moves its cursor past the other types' events, and says nothing waits", () =>
+      run(Effect.gen(function*() {
+        const log = yield* EventLog
+        yield* log.append("s-a", "any", [added("a1"), added("a2")])
+        for (let i = 0; i < 30; i++) yield* log.append(`s-${i % 4}`, "any", [tick(i)])
+        // Another test's transaction, begun before these appends, holds the horizon back until it ends.
+        const readUntil = (read: Effect.Effect<ReadAllResult, StoreUnavailable>, done: (page: ReadAllResult) => boolean) =>
+          read.pipe(Effect.repeat({ until: done, schedule: Schedule.spaced("20 millis"), times: 3_000 }))
+        const everything = yield* readUntil(log.readAll({ limit: 1000 }), (page) => page.events.length === 32)
+        const lastTick = everything.events.at(-1)!
+        // Full pages stop at their last event; the short one goes on to the last event of any type.
+        const first = yield* log.readAll({ limit: 1, types: ["cart.item.added"] })
+        expect([first.events.map((e) => (e.data as { sku: string }).sku), first.next.position]).toEqual([["a1"], first.events[0]!.position])
+        const rest = yield* log.readAll({ after: first.next, limit: 10, types: ["cart.item.added"] })
+        expect(rest.events.map((e) => (e.data as { sku: string }).sku)).toEqual(["a2"])
+        expect(rest.next).toEqual({ transactionId: lastTick.transactionId, position: lastTick.position })
+        expect(rest.heldBack).toBe(false)
+        // Past the ticks, nothing more to read: the same cursor back, and later events of the type still come.
+        expect(yield* log.readAll({ after: rest.next, types: ["cart.item.added"] })).toMatchObject({ events: [], next: rest.next, heldBack: false })
+        yield* log.append("s-a", "any", [added("a3")])
+        const later = yield* readUntil(log.readAll({ after: rest.next, types: ["cart.item.added"] }), (page) => page.events.length > 0)
+        expect(later.events.map((e) => (e.data as { sku: string }).sku)).toEqual(["a3"])
       })))
   })
 

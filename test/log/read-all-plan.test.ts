@@ -1,7 +1,7 @@
 /**
  * The whole log's page read keeps one plan, an index walk with neither parallel
  * workers nor JIT, whatever the server's settings and the log's size (log
- * migration 3). At 10 M events a plain statement got a parallel plan for each page
+ * migrations 3 and 4). At 10 M events a plain statement got a parallel plan for each page
  * of 1,000 (240 ms a page against 24 ms), and its generic plan a JIT compilation;
  * here the server is told that both are free, so that a plain statement takes
  * them on a small log, and auto_explain shows the plans each one ran.
@@ -66,18 +66,24 @@ describe.runIf(drivers.includes("postgres"))("the whole log's page read on Postg
         if (jit) expect(plain).toMatch(/JIT/)
 
         const rows = yield* Effect.promise(() =>
-          sql.unsafe<Array<{ position: string; intact: boolean }>>(statements(schema).readAll, [LogCursor.start.transactionId, LogCursor.start.position, 1000, null], { prepare: true })
+          sql.unsafe<Array<{ position: string; intact: boolean | null; held_back: boolean | null }>>(statements(schema).readAll, [LogCursor.start.transactionId, LogCursor.start.position, 1000, null], { prepare: true })
         )
-        // The function's own query, explained as a nested statement, ran without either. (The call around it is a
-        // function scan costed at 10: it would never reach a real server's jit_above_cost, only this test's 0.)
+        // The function's own queries, explained as nested statements, ran without either: the page, and (the page
+        // being short of its limit) the last event before the horizon and whether any wait behind it. (The call around
+        // them is a function scan costed at 10: it would never reach a real server's jit_above_cost, only this test's 0.)
         const inner = plans.splice(0).filter((plan) => plan.includes(`from ${schema}.events e`))
-        expect(inner).toHaveLength(1)
-        expect(inner[0]).toMatch(/events_transaction_order/)
-        expect(inner[0]).not.toMatch(/Gather|Parallel/)
-        expect(inner[0]).not.toMatch(/JIT/)
-        expect(rows).toHaveLength(200)
-        expect(rows.every((row) => row.intact)).toBe(true)
-        expect(rows.map((row) => Number(row.position))).toEqual([...rows.map((row) => Number(row.position))].sort((a, b) => a - b))
+        expect(inner).toHaveLength(3)
+        for (const plan of inner) {
+          expect(plan).toMatch(/events_transaction_order/)
+          expect(plan).not.toMatch(/Gather|Parallel|Seq Scan/)
+          expect(plan).not.toMatch(/JIT/)
+        }
+        const events = rows.slice(0, -1)
+        expect(events).toHaveLength(200)
+        expect(events.every((row) => row.intact === true && row.held_back === null)).toBe(true)
+        expect(events.map((row) => Number(row.position))).toEqual([...events.map((row) => Number(row.position))].sort((a, b) => a - b))
+        // The mark row: the cursor after the last event, and nothing held back.
+        expect(rows.at(-1)).toMatchObject({ position: events.at(-1)!.position, intact: null, held_back: false })
       } finally {
         yield* Effect.promise(() => sql.end())
       }

@@ -2,11 +2,11 @@
  * Subscriptions, on both drivers: catch-up then live, durable checkpoints,
  * retries, parking and re-driving, and isolation between subscriptions.
  */
-import { Context, Effect, Layer, Scope } from "effect"
+import { Context, Effect, Layer, Schedule, Scope } from "effect"
 import { describe, expect, it } from "vitest"
 import { Database, EventLog, type RecordedEvent, layer } from "../../src/log/index.js"
 import { databaseLayer, drivers, freshSchema, withLog } from "../support/drivers.js"
-import { catalog, tick } from "./fixtures.js"
+import { added, catalog, tick } from "./fixtures.js"
 
 /** Polls until `check` holds (subscriptions run in the background). */
 const eventually = (check: () => boolean, what: string, timeoutMs = 60_000) =>
@@ -29,7 +29,7 @@ const appendTicks = (from: number, to: number) =>
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i)
 
 describe.each(drivers)("subscriptions on %s", (driver) => {
-  const run = <A, E>(body: Effect.Effect<A, E, EventLog | Scope.Scope>) =>
+  const run = <A, E>(body: Effect.Effect<A, E, EventLog | Database | Scope.Scope>) =>
     withLog(driver, Effect.scoped(body), { catalog })
 
   it("catches up, goes live, and resumes from its checkpoint after a restart", () =>
@@ -214,7 +214,40 @@ describe.each(drivers)("subscriptions on %s", (driver) => {
       expect(healthy).toEqual(range(1, 20))
     })))
 
+  it("a subscription of some types moves its cursor past the other types' events, so that it does not walk them again", () =>
+    run(Effect.gen(function*() {
+      const log = yield* EventLog
+      const received: Array<RecordedEvent> = []
+      const subscription = yield* log.subscribe("sparse", (e) => Effect.sync(() => received.push(e)), { types: ["cart.item.added"], pollInterval: "2 seconds" })
+      yield* log.append("cart-1", "any", [added("mug")])
+      yield* appendTicks(1, 20)
+      // Another test's open transaction holds the horizon back until it ends: wait for all 21 to be readable.
+      const all = yield* log.readAll({ limit: 100 }).pipe(Effect.repeat({ until: (page) => page.events.length === 21, schedule: Schedule.spaced("20 millis"), times: 3_000 }))
+      const last = { transactionId: all.events.at(-1)!.transactionId, position: all.events.at(-1)!.position }
+      // The ticks' wake-ups read past them: the cursor stands on the last tick, not on the mug.
+      yield* subscription.position.pipe(
+        Effect.repeat({ until: (cursor) => cursor.transactionId === last.transactionId && cursor.position === last.position, schedule: Schedule.spaced("20 millis"), times: 3_000 })
+      )
+      expect(received.map((e) => (e.data as { sku: string }).sku)).toEqual(["mug"])
+    })))
+
   if (driver === "postgres") {
+    it("a read behind an older open transaction says events of its types wait there, and not for other types", () =>
+      run(Effect.gen(function*() {
+        const log = yield* EventLog
+        const db = yield* Database
+        const during = yield* Effect.promise(() =>
+          db.transaction(async (other) => {
+            await other.query("select pg_current_xact_id()")
+            await Effect.runPromise(log.append("late-1", "no_stream", [tick(7)]))
+            return Promise.all([Effect.runPromise(log.readAll({ types: ["test.ticked"] })), Effect.runPromise(log.readAll({ types: ["cart.item.added"] }))])
+          })
+        )
+        expect(during.map((page) => [page.events.length, page.heldBack])).toEqual([[0, true], [0, false]])
+        const after = yield* log.readAll({ types: ["test.ticked"] }).pipe(Effect.repeat({ until: (page) => page.events.length > 0, schedule: Schedule.spaced("20 millis"), times: 3_000 }))
+        expect([numbers(after.events), after.heldBack]).toEqual([[7], false])
+      })))
+
     it("wakes a subscriber in another process's pool through NOTIFY", async () => {
       const schema = freshSchema()
       const reader = layer({ schema, catalog }).pipe(Layer.provide(databaseLayer(driver, schema)))

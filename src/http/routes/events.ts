@@ -53,7 +53,7 @@ const schema = {
     200: {
       type: "object",
       required: ["items", "next"],
-      properties: { items: { type: "array", items: eventSchema }, next: { type: "string", description: "Pass as `after` to read on; unchanged when nothing new was read" } }
+      properties: { items: { type: "array", items: eventSchema }, next: { type: "string", description: "Pass as `after` to read on: past the events read and, with `type`, past the other types' events scanned; unchanged when nothing was appended since" } }
     },
     ...errors(...commonErrors)
   }
