@@ -10,22 +10,24 @@
 import { BaseSequencer, type TestSpecification } from "vitest/node"
 
 const longest = [
+  "test/engine/differential.test.ts",
   "test/package/fresh-project.test.ts",
   "test/domains/durability/sigkill.test.ts",
   "test/inspector/browser.test.ts",
-  "test/engine/differential.test.ts",
   "test/cli/debug-postgres.test.ts",
-  "test/cli/project.test.ts",
-  "test/cli/debug.test.ts",
-  "test/domains/travel/booking.test.ts",
-  "test/domains/shop/order.test.ts",
   "test/inspector/chart.test.ts",
+  "test/domains/shop/order.test.ts",
   "test/cli.test.ts",
+  "test/cli/project.test.ts",
+  "test/domains/travel/booking.test.ts",
   "test/engine/features.test.ts",
+  "test/cli/debug.test.ts",
+  "test/inspector/project.test.ts",
   "test/bench/growth.test.ts",
+  "test/domains/writing/chapter-generation.test.ts",
+  "test/engine/processes.test.ts",
   "test/testing/test-orrery.test.ts",
-  "test/log/contract.test.ts",
-  "test/engine/processes.test.ts"
+  "test/log/contract.test.ts"
 ]
 
 const rank = (spec: TestSpecification) => {
