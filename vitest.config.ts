@@ -18,10 +18,8 @@ export default defineConfig({
     globalSetup: ["./test/support/build.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
-    // Two cores, and three forks: much of the suite waits on its subprocesses, the browser, timers and
-    // Postgres's flushes (with two forks the cores were three-quarters busy over a whole run: 32.8 CPU
-    // minutes in 21.8), and a third file fills that time.
-    maxWorkers: 3,
+    // Two cores: more forks than that only queue behind each other and Postgres.
+    maxWorkers: 2,
     sequence: { sequencer: LongestFirst }
   }
 })
