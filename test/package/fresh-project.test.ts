@@ -87,7 +87,9 @@ afterAll(() => {
   rmSync(work, { recursive: true, force: true })
 })
 
-describe("a fresh project that installs the packed tarball", () => {
+// Each test runs npm, tsc, a server or a suite of the project's own: minutes on a busy machine, not the default minute
+// (the init project's took 36–52 s with the suite beside it, and over 60 s with one more file beside it).
+describe("a fresh project that installs the packed tarball", { timeout: 300_000 }, () => {
   let project: string
   beforeAll(async () => {
     project = join(work, "fresh-app")
@@ -176,7 +178,7 @@ describe("a fresh project that installs the packed tarball", () => {
   })
 })
 
-describe("a project made by orrery init", () => {
+describe("a project made by orrery init", { timeout: 300_000 }, () => {
   it("installs, passes its own test and starts with the two commands of its README", async () => {
     const made = join(work, "made-app")
     const host = join(work, "fresh-app")
