@@ -92,15 +92,22 @@ export const streamRoutes: FastifyPluginAsync<{ readonly context: RouteContext }
       context.metrics.streams.open++
       reply.raw.on("close", close)
 
-      /** Sends what the stream gained after `last`, then the state; the status once the instance is final. */
+      /**
+       * Sends what the stream gained after `last`, then the state; the status once the instance is final.
+       * The instance is read before its entries, and only the entries up to its version are sent: its row
+       * and its events are written in one transaction, so the log is never behind the row, and the state
+       * sent always follows exactly the entries before it (read the other way round, a step committing in
+       * between gave a final state whose last entries were never sent).
+       */
       const catchUp = async (): Promise<string | undefined> => {
         const read = await run(
           Effect.gen(function*() {
             const log = yield* EventLog
             const version = yield* log.streamVersion(stream)
             if (version <= last) return undefined
-            const events = yield* log.readStream(stream, { from: last + 1 })
             const instance: InstanceView = yield* Engine.use((engine) => engine.get(type, id))
+            if (instance.streamVersion <= last) return undefined
+            const events = yield* log.readStream(stream, { from: last + 1, to: instance.streamVersion })
             return { events, instance }
           })
         )
