@@ -136,7 +136,7 @@ const make = Effect.fnUntraced(function*(options: EventLogOptions) {
         Effect.flatMap((result) => (Result.isFailure(result) ? Effect.fail(result.failure) : Effect.succeed(result.success)))
       )
     return attempt(expected === "any" ? 8 : 1).pipe(
-      Effect.tap((result) => (result.alreadyStored ? Effect.void : wakeups.ring))
+      Effect.tap((result) => (result.alreadyStored ? Effect.void : wakeups.ring(events.map((event) => event.type))))
     )
   }
 
@@ -188,7 +188,7 @@ const make = Effect.fnUntraced(function*(options: EventLogOptions) {
       ),
     redrive: (parkedId) =>
       fromDriver(db, () => db.query(sql.requestRedrive, [parkedId])).pipe(
-        Effect.tap(() => wakeups.ring),
+        Effect.tap(() => wakeups.ring()),
         Effect.map((rows) => rows.length > 0)
       ),
     saveSnapshot: (stream, version, machineVersion, state) =>

@@ -4,7 +4,10 @@
  * (woken at once, polling as a fallback). Delivery is at-least-once: the
  * checkpoint moves after a batch is handled. A handler that fails is retried
  * with exponential backoff; after the last attempt its event is parked and the
- * subscription moves on. Each subscription is its own fiber, so one's failures
+ * subscription moves on. A handler may also take a whole page of events at
+ * once (a read model applying them in one transaction, one commit for the
+ * page); a page that fails is handed over again event by event, with the
+ * retries and the parking. Each subscription is its own fiber, so one's failures
  * never hold up another.
  */
 import { Cause, Clock, Duration, Effect, Schedule, type Scope } from "effect"
@@ -19,7 +22,17 @@ import type { Wakeups } from "./wakeups.js"
 /** How long at most an idle subscription's cursor, moved past other types' events, goes unsaved. */
 const idleSaveMillis = 60_000
 
-export type SubscriptionHandler<R = never> = (event: RecordedEvent) => Effect.Effect<unknown, unknown, R>
+/**
+ * Handles one event; or, as `{ page, event }`, a page of events at once (`page`, tried once per page of
+ * two or more) and one at a time when the page fails (`event`, retried and parked as a plain handler is).
+ * A page handler must leave nothing behind when it fails: a transaction around the page does that.
+ */
+export type SubscriptionHandler<R = never> =
+  | ((event: RecordedEvent) => Effect.Effect<unknown, unknown, R>)
+  | {
+    readonly page: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<unknown, unknown, R>
+    readonly event: (event: RecordedEvent) => Effect.Effect<unknown, unknown, R>
+  }
 
 export interface SubscribeOptions {
   /** Only these event types are delivered. */
@@ -97,13 +110,24 @@ export const runSubscription = <R>(
         ? LogCursor.start
         : options.from
 
+    const one = typeof handler === "function" ? handler : handler.event
+    const page = typeof handler === "function" ? undefined : handler.page
+
     /** Runs the handler with its retries; answers the last error when every attempt failed. */
     const deliver = (event: RecordedEvent) =>
-      Effect.suspend(() => handler(event)).pipe(
+      Effect.suspend(() => one(event)).pipe(
         Effect.catchDefect((defect) => Effect.fail(defect)),
         Effect.retry(retries),
         Effect.as(undefined as string | undefined),
         Effect.catch((error) => Effect.succeed(describe(error)))
+      )
+
+    /** Hands the page over at once; answers whether it was handled (if not, it is delivered event by event). */
+    const deliverPage = (pageHandler: (events: ReadonlyArray<RecordedEvent>) => Effect.Effect<unknown, unknown, R>, events: ReadonlyArray<RecordedEvent>) =>
+      Effect.suspend(() => pageHandler(events)).pipe(
+        Effect.catchDefect((defect) => Effect.fail(defect)),
+        Effect.as(true),
+        Effect.catch(() => Effect.succeed(false))
       )
 
     const park = (event: Pick<RecordedEvent, "position" | "eventId" | "type">, error: string, attempts: number) =>
@@ -128,9 +152,12 @@ export const runSubscription = <R>(
       const batch = yield* ctx.readAll({ after: cursor, limit: batchSize, ...(options.types ? { types: options.types } : {}) })
       // Broken rows (changed behind the log's back, or no longer decoding) are parked unread, so the rest of the log flows.
       for (const row of batch.broken) yield* park(row, describe(row.error), 0)
-      for (const event of batch.events) {
-        const error = yield* deliver(event)
-        if (error !== undefined) yield* park(event, error, maxAttempts)
+      const whole = page !== undefined && batch.events.length > 1 && (yield* deliverPage(page, batch.events))
+      if (!whole) {
+        for (const event of batch.events) {
+          const error = yield* deliver(event)
+          if (error !== undefined) yield* park(event, error, maxAttempts)
+        }
       }
       const read = batch.events.length + batch.broken.length
       const moved = batch.next.transactionId !== cursor.transactionId || batch.next.position !== cursor.position
@@ -147,7 +174,7 @@ export const runSubscription = <R>(
       return read === batchSize ? "again" as const : batch.heldBack ? "shortly" as const : "wait" as const
     })
 
-    const latch = yield* ctx.wakeups.register
+    const latch = yield* ctx.wakeups.register(options.types)
     let failures = 0
     /** Reads again so far while events of its types wait behind the horizon. */
     let heldBack = 0

@@ -72,9 +72,30 @@ const make = Effect.fnUntraced(function*(projections: ReadonlyArray<Projection>,
       })
     )
 
+  /**
+   * Applies a page of events in one transaction, one commit for them all (the events already applied
+   * skipped); if any fails, none is kept, and the subscription applies them one at a time instead.
+   */
+  const applyPage = (projection: Projection, events: ReadonlyArray<RecordedEvent>) =>
+    fromDriver(db, () =>
+      db.transaction(async (tx) => {
+        const fresh = await tx.query<{ event_id: string }>(
+          `insert into ${schema}.projection_applied (projection, event_id)
+           select $1, id from unnest($2::text::uuid[]) as id on conflict do nothing returning event_id`,
+          [projection.name, `{${events.map((event) => event.eventId).join(",")}}`]
+        )
+        const unapplied = new Set(fresh.map((row) => row.event_id))
+        for (const event of events) if (unapplied.has(event.eventId)) await projection.apply(tx, schema, event)
+      })
+    )
+
   const start = (projection: Projection): Effect.Effect<void, StoreUnavailable, Scope.Scope> =>
     log
-      .subscribe(subscriptionOf(projection), (event) => applyOnce(projection, event), { types: projection.types, retryDelay: "50 millis" })
+      .subscribe(
+        subscriptionOf(projection),
+        { page: (events) => applyPage(projection, events), event: (event) => applyOnce(projection, event) },
+        { types: projection.types, retryDelay: "50 millis" }
+      )
       .pipe(Effect.asVoid)
 
   for (const projection of projections) yield* start(projection)
@@ -123,10 +144,13 @@ const make = Effect.fnUntraced(function*(projections: ReadonlyArray<Projection>,
         let events = 0
         while (true) {
           const page = yield* log.readAll({ after, limit: 1000, types: projection.types })
-          for (const event of page.events) {
-            yield* applyOnce(projection, event)
-            events++
+          // A page in one transaction; if it fails, one event at a time, so that the failure names its event.
+          if (page.events.length > 0) {
+            yield* applyPage(projection, page.events).pipe(
+              Effect.catch(() => Effect.forEach(page.events, (event) => applyOnce(projection, event), { discard: true }))
+            )
           }
+          events += page.events.length
           // A broken row cannot be applied; its subscription has parked it and `doctor` names it.
           for (const row of page.broken) yield* Effect.logWarning(`rebuilding ${projection.name}: skipped ${row.streamId} version ${row.streamVersion}: ${row.error.message}`)
           if (page.events.length === 0 && page.broken.length === 0) break
