@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- growth [--sizes 0,1000000] [--driver postgres|pglite] [--sagas N] [--samples N] [--read-all-cap N] [--timers N] [--no-doctor] [--keep]`
+ * `npm run bench -- growth [--sizes 0,1000000] [--driver postgres|pglite] [--sagas N] [--samples N] [--read-all-cap N] [--timers N] [--no-read-models] [--no-doctor] [--keep]`
  *
  * Do the engine's costs stay flat as the log grows? On a database of its own
  * (Postgres: a new database on DATABASE_URL's server, dropped at the end;
@@ -11,7 +11,10 @@
  * appends/s, sagas/s, `get`, `history`, `list`, the census per machine,
  * `readAll` catch-up, a new subscription catching up, timers firing with
  * `--timers` of them in the table (default 50,000) and `doctor` — each beside
- * its value at the first size.
+ * its value at the first size. The application's read models (the shipped
+ * domains' projections and the transition heat) run during the figures, from
+ * the log's head, as in a deployment (bench/growth/read-models.ts), unless
+ * `--no-read-models`.
  * Size 0 is the seed alone (a few hundred events). `--keep` leaves the Postgres
  * database in place (its URL is printed) to look at the filled log afterwards.
  */
@@ -26,6 +29,7 @@ import { fill, type FillResult, planFill, type Template } from "./growth/fill.js
 import { listFilter, listPage, measure, type SizeFigures } from "./growth/measure.js"
 import { napWorkflow } from "./growth/nap.js"
 import { plotGrowth } from "./growth/plot.js"
+import { type ReadModelFigures, withReadModels } from "./growth/read-models.js"
 import { seed } from "./growth/seed.js"
 import { type BenchContext, type BenchOutput, formatTable } from "./support.js"
 
@@ -52,6 +56,8 @@ export interface SizeResult {
   readonly fill: FillResult | null
   readonly contents: Contents
   readonly figures: SizeFigures
+  /** The read models that ran during the figures (null: `--no-read-models`). */
+  readonly readModels: ReadModelFigures | null
 }
 
 const options = (args: ReadonlyArray<string>) => {
@@ -64,6 +70,7 @@ const options = (args: ReadonlyArray<string>) => {
       samples: { type: "string", default: "300" },
       "read-all-cap": { type: "string", default: "10000000" },
       timers: { type: "string", default: "50000" },
+      "no-read-models": { type: "boolean", default: false },
       "no-doctor": { type: "boolean", default: false },
       keep: { type: "boolean", default: false }
     }
@@ -80,6 +87,7 @@ const options = (args: ReadonlyArray<string>) => {
     samples: Number(values.samples),
     readAllCap: Number(values["read-all-cap"]),
     timers,
+    readModels: !values["no-read-models"],
     doctor: !values["no-doctor"],
     keep: values.keep
   }
@@ -208,7 +216,7 @@ export const run = async (context: BenchContext): Promise<BenchOutput> => {
         }
         const now = yield* contents
         context.progress(`size ${size}: ${now.events} events, ${now.instances} instances (${now.finished} finished), ${now.timersPending} timers pending`)
-        const figures = yield* measure({
+        const measured = measure({
           label: `s${size}`,
           sagas: opts.sagas,
           samples: opts.samples,
@@ -218,7 +226,10 @@ export const run = async (context: BenchContext): Promise<BenchOutput> => {
           schema,
           progress: context.progress
         })
-        results.push({ size, eventsBefore: before.events, fill: filled, contents: now, figures })
+        const { figures, readModels } = opts.readModels
+          ? yield* withReadModels(domains, schema, measured)
+          : { figures: yield* measured, readModels: null }
+        results.push({ size, eventsBefore: before.events, fill: filled, contents: now, figures, readModels })
       }
       return { location, seed: seedContents, results }
     }).pipe(Effect.provide(application))
@@ -244,6 +255,9 @@ export const run = async (context: BenchContext): Promise<BenchOutput> => {
       (listBase(results) === undefined
         ? `not given (no size filled a page of ${listPage})`
         : `÷ its value at ${listBase(results)!.size.toLocaleString("en-US")} events, the first size with a full page of ${listPage}`),
+    results[0]!.readModels === null
+      ? "read models: none ran (--no-read-models)"
+      : `read models: ${results[0]!.readModels.running} ran during the figures, from the log's head; they applied ${results.map((r) => `${r.readModels!.applied.toLocaleString("en-US")} events at ${r.size.toLocaleString("en-US")}`).join(", ")}`,
     ...results.filter((r) => r.fill !== null).map((r) =>
       `fill to ${r.size.toLocaleString("en-US")}: ${r.fill!.events.toLocaleString("en-US")} events in ${r.fill!.seconds} s (${r.fill!.eventsPerSecond.toLocaleString("en-US")} events/s); holds ${r.contents.instances.toLocaleString("en-US")} instances, ${r.contents.finished.toLocaleString("en-US")} finished, ${r.contents.timersPending.toLocaleString("en-US")} timers pending`
     )

@@ -10,7 +10,7 @@ import type { Domain } from "../domain.js"
 import { type Engine, type EngineRuntime, engineMigrations, OrrerySchema, orreryLayer, type WorkflowRegistry } from "../engine/index.js"
 import type { WorkerOptions } from "../engine/worker.js"
 import { Database, type EventLog, logMigrations, type Migration, migrate } from "../log/index.js"
-import { type Projections, projectionsLayer } from "../projections/projection.js"
+import { type Projection, type Projections, projectionsLayer } from "../projections/projection.js"
 import { transitionHeatProjection } from "../projections/transition-heat.js"
 
 /** The Postgres schema Orrery keeps its tables in, unless told otherwise. */
@@ -106,6 +106,17 @@ export const domainServicesLayer = (domains: ReadonlyArray<Domain>, schema: stri
   return services.pipe(Layer.provide(Layer.merge(Layer.succeed(OrrerySchema, { name: schema }), migrated)))
 }
 
+/**
+ * The read models an application runs: the engine's own (the inspector's transition heatmap) beside the domains'.
+ *
+ * @example
+ * const names = applicationProjections(shippedDomains()).map((projection) => projection.name)
+ */
+export const applicationProjections = (domains: ReadonlyArray<Domain>): ReadonlyArray<Projection> => [
+  transitionHeatProjection,
+  ...domains.flatMap((domain) => domain.projections)
+]
+
 export const applicationLayer = (options: ApplicationOptions): Layer.Layer<ApplicationServices, unknown> => {
   const schema = options.schema ?? defaultSchema
   const services = domainServicesLayer(options.domains, schema)
@@ -116,8 +127,7 @@ export const applicationLayer = (options: ApplicationOptions): Layer.Layer<Appli
     ...(options.leaseMs === undefined ? {} : { leaseMs: options.leaseMs }),
     ...(options.circuitBreaker === undefined ? {} : { circuitBreaker: options.circuitBreaker })
   })
-  // The engine's own read model (the inspector's transition heatmap) runs beside the domains'.
-  const projections = projectionsLayer(options.projections ? [transitionHeatProjection, ...options.domains.flatMap((domain) => domain.projections)] : [], schema)
+  const projections = projectionsLayer(options.projections ? applicationProjections(options.domains) : [], schema)
   return projections.pipe(
     Layer.provideMerge(orrery as Layer.Layer<any, any, any>),
     // Domain services keep their state in the same database (seat holds, stock, payments).

@@ -1,0 +1,66 @@
+/**
+ * The read models that run while a size's figures are taken: the shipped
+ * domains' projections and the engine's transition heat, each a durable
+ * subscription applying its events in transactions of its own, as `orrery
+ * start` runs them in a deployment.
+ *
+ * After a fill they start at the log's head, as read models that kept up with
+ * the load would stand: catching up on the copies (a million instances' rows)
+ * is a cost of its own, measured by the subscription catch-up figure, not the
+ * steady cost a deployment pays on every append and step.
+ */
+import { Effect } from "effect"
+import { applicationProjections } from "../../src/orrery/application.js"
+import { Database, EventLog } from "../../src/log/index.js"
+import { type Projection, projectionsLayer } from "../../src/projections/projection.js"
+import type { Domain } from "../../src/domain.js"
+
+export interface ReadModelFigures {
+  /** How many read models ran. */
+  readonly running: number
+  /** Events they applied while the figures were taken (the transition heat applies every step's input). */
+  readonly applied: number
+}
+
+/** A projection's subscription is named after it (src/projections/projection.ts). */
+const subscriptionOf = (projection: Projection) => `projection:${projection.name}`
+
+/** Moves each read model's checkpoint to the log's head, creating it where it has none. */
+const placeAtHead = (projections: ReadonlyArray<Projection>, schema: string) =>
+  Effect.gen(function*() {
+    const db = yield* Database
+    const head = yield* EventLog.use((log) => log.headCursor)
+    for (const projection of projections) {
+      yield* Effect.promise(() =>
+        db.query(
+          `insert into ${schema}.subscriptions (name, transaction_id, position) values ($1, $2::text::xid8, $3)
+           on conflict (name) do update set transaction_id = excluded.transaction_id, position = excluded.position`,
+          [subscriptionOf(projection), head.transactionId, head.position]
+        )
+      )
+    }
+  })
+
+/** Events applied by every read model so far (each marks what it applied, so that none applies an event twice). */
+const appliedSoFar = (schema: string) =>
+  Effect.flatMap(Database, (db) =>
+    Effect.promise(() => db.query<{ n: number }>(`select count(*)::int as n from ${schema}.projection_applied`))).pipe(Effect.map(([row]) => row!.n))
+
+/**
+ * Runs `figures` with the application's read models running from the log's head, and answers how many
+ * events they applied meanwhile.
+ *
+ * @example
+ * const { figures, readModels } = yield* withReadModels(domains, schema, measure(options))
+ */
+export const withReadModels = <A, E, R>(domains: ReadonlyArray<Domain>, schema: string, figures: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const projections = applicationProjections(domains)
+    yield* placeAtHead(projections, schema)
+    return yield* Effect.gen(function*() {
+      const before = yield* appliedSoFar(schema)
+      const measured = yield* figures
+      const applied = (yield* appliedSoFar(schema)) - before
+      return { figures: measured, readModels: { running: projections.length, applied } satisfies ReadModelFigures }
+    }).pipe(Effect.provide(projectionsLayer(projections, schema)))
+  })
