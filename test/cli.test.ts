@@ -3,7 +3,6 @@
  * runs it): what it prints, its exit codes, and what it leaves on disk.
  */
 import { PGlite } from "@electric-sql/pglite"
-import { type ChildProcess, spawn } from "node:child_process"
 import { randomBytes } from "node:crypto"
 import * as fs from "node:fs"
 import * as os from "node:os"
@@ -11,7 +10,7 @@ import * as path from "node:path"
 import postgres from "postgres"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { settings } from "../src/config.js"
-import { baseEnv, cliArgs, root } from "./support/cli-process.js"
+import { killAll, spawnCli } from "./support/cli-process.js"
 import { drivers, postgresUrl } from "./support/drivers.js"
 
 let tmp: string
@@ -24,55 +23,15 @@ let folders = 0
 const freshDataDir = () => path.join(tmp, `data-${++folders}`)
 
 // A failed test may leave its server running; nothing outlives the file.
-const running = new Set<ChildProcess>()
-afterAll(() => {
-  for (const child of running) child.kill("SIGKILL")
-})
+afterAll(killAll)
 
-interface Run {
-  readonly child: ChildProcess
-  /** Output so far. */
-  readonly stdout: () => string
-  readonly stderr: () => string
-  readonly exited: Promise<{ readonly code: number | null; readonly signal: NodeJS.Signals | null }>
-  /** Resolves once stdout has a line matching `pattern`; rejects if the process ends first. */
-  readonly waitFor: (pattern: RegExp) => Promise<void>
-}
+/** `orrery <args>` on a data folder of its own unless `env` names one. */
+const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}) => spawnCli(args, { ORRERY_DATA_DIR: freshDataDir(), ...env })
 
-const cli = (args: ReadonlyArray<string>, env: Record<string, string> = {}): Run => {
-  const child = spawn(process.execPath, cliArgs(args), {
-    cwd: root,
-    env: { ORRERY_DATA_DIR: freshDataDir(), ...baseEnv(), ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  running.add(child)
-  let stdout = ""
-  let stderr = ""
-  child.stdout!.on("data", (chunk) => (stdout += chunk))
-  child.stderr!.on("data", (chunk) => (stderr += chunk))
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on("close", (code, signal) => {
-      running.delete(child)
-      resolve({ code, signal })
-    })
-  )
-  const waitFor = (pattern: RegExp) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (stdout.split("\n").some((line) => pattern.test(line))) resolve()
-      }
-      child.stdout!.on("data", check)
-      check()
-      void exited.then(() => reject(new Error(`exited before printing ${pattern}: ${stdout}${stderr}`)))
-    })
-  return { child, stdout: () => stdout, stderr: () => stderr, exited, waitFor }
-}
-
-/** Runs to the end. */
+/** Runs to the end: its exit code and output. */
 const complete = async (args: ReadonlyArray<string>, env: Record<string, string> = {}) => {
-  const run = cli(args, env)
-  const { code } = await run.exited
-  return { code, stdout: run.stdout(), stderr: run.stderr() }
+  const { code, stdout, stderr } = await cli(args, env).exited
+  return { code, stdout, stderr }
 }
 
 /** A refusal: a non-zero exit, nothing on stdout, exactly one line on stderr and no stack frames. */
@@ -215,7 +174,7 @@ describe("on PGlite", () => {
     expect(((await answer.json()) as { items: Array<unknown> }).items.length).toBeGreaterThan(0)
     expect(JSON.parse(fs.readFileSync(lockOf(dataDir), "utf8"))).toEqual({ pid: run.child.pid, url: "http://127.0.0.1:7400" })
     run.child.kill("SIGTERM")
-    expect(await run.exited).toEqual({ code: 0, signal: null })
+    expect(await run.exited).toMatchObject({ code: 0, signal: null })
     expect(run.stdout()).toMatch(/\nstopped\n$/)
     expect(run.stderr()).toBe("")
     expect(fs.existsSync(lockOf(dataDir))).toBe(false)
@@ -230,7 +189,7 @@ describe("on PGlite", () => {
     await run.waitFor(/^running/)
     run.child.kill("SIGINT")
     run.child.kill("SIGINT")
-    expect(await run.exited).toEqual({ code: 0, signal: null })
+    expect(await run.exited).toMatchObject({ code: 0, signal: null })
     expect(run.stderr()).toBe("")
     expect(fs.existsSync(lockOf(dataDir))).toBe(false)
   })
@@ -277,7 +236,7 @@ if (drivers.includes("postgres")) describe("on Postgres", () => {
     await run.waitFor(/^running/)
     expect(run.stdout()).toMatch(new RegExp(`^event log: postgres at ${location.replace(/[.?*+^$()[\]\\|{}]/g, "\\$&")}, migration version 4\n`))
     run.child.kill("SIGTERM")
-    expect(await run.exited).toEqual({ code: 0, signal: null })
+    expect(await run.exited).toMatchObject({ code: 0, signal: null })
     const sql = postgres(url.toString(), { max: 1 })
     try {
       expect((await sql`select version, name from orrery.migrations`).map((row) => ({ ...row }))).toContainEqual({ version: 1, name: "event log" })

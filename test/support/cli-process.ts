@@ -44,6 +44,8 @@ export const freePort = () =>
 
 export interface Ran {
   readonly code: number | null
+  /** The signal that ended it (null: it exited by itself, with `code`). */
+  readonly signal: NodeJS.Signals | null
   readonly stdout: string
   readonly stderr: string
 }
@@ -69,9 +71,9 @@ export const spawnCli = (args: ReadonlyArray<string>, env: Record<string, string
   child.stdout!.on("data", (chunk) => (stdout += chunk))
   child.stderr!.on("data", (chunk) => (stderr += chunk))
   const exited = new Promise<Ran>((resolve) =>
-    child.on("close", (code) => {
+    child.on("close", (code, signal) => {
       running.delete(child)
-      resolve({ code, stdout, stderr })
+      resolve({ code, signal, stdout, stderr })
     })
   )
   const waitFor = (pattern: RegExp) =>
