@@ -9,7 +9,7 @@
  * The SQL itself is in `store.ts`; what to write is decided in `plan.ts`.
  */
 import { Effect, Result } from "effect"
-import { Database, type IntegrityError, InvalidCursor, InvalidEvent, type StoreUnavailable, encodeBatch, fromDriver, migrate } from "../log/index.js"
+import { Database, EventLog, type IntegrityError, InvalidCursor, InvalidEvent, type StoreUnavailable, encodeBatch, fromDriver, migrate } from "../log/index.js"
 import { InstanceExists, InstanceNotFound } from "./errors.js"
 import type { Loaded, Plan, PlannedTask } from "./plan.js"
 import { persistSnapshot, restoreSnapshot } from "./pure.js"
@@ -62,6 +62,7 @@ export interface InstanceStoreOptions {
  */
 export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceStoreOptions) {
   const db = yield* Database
+  const log = yield* EventLog
   const registry = yield* WorkflowRegistry
   const { schema, cacheSize } = options
   const sql = engineStatements(schema)
@@ -190,6 +191,8 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
         ]),
       catch: (error) => error
     }).pipe(
+      // The read models of these events' types read them now rather than at their next poll.
+      Effect.tap(() => log.announce(plan.events.map((event) => event.type))),
       Effect.map((result) => result.tasks),
       Effect.catch((error): Effect.Effect<never, Conflict | TaskGone | InstanceExists | StoreUnavailable> => {
         // The step function's own codes (see store.ts): OR001 the instance moved on, OR002 the task is gone.

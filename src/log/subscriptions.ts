@@ -46,6 +46,12 @@ export interface SubscribeOptions {
   readonly retryDelay?: Duration.Input
   /** How often to look for new events when no wake-up arrives (default 1 s). */
   readonly pollInterval?: Duration.Input
+  /**
+   * Woken within this time of its last read, it waits out the rest before reading, so that under a
+   * steady stream of appends a read takes a page of events rather than one (default 50 ms). An idle
+   * subscription reads as soon as it is woken.
+   */
+  readonly coalesce?: Duration.Input
 }
 
 export interface Subscription {
@@ -98,6 +104,7 @@ export const runSubscription = <R>(
     const batchSize = options.batchSize ?? 500
     const maxAttempts = Math.max(1, options.maxAttempts ?? 5)
     const pollInterval = options.pollInterval ?? "1 second"
+    const coalesceMillis = Duration.toMillis(Duration.fromInputUnsafe(options.coalesce ?? "50 millis"))
     const retries = Schedule.max([Schedule.exponential(options.retryDelay ?? "100 millis"), Schedule.recurs(maxAttempts - 1)])
 
     const [saved] = yield* fromDriver(db, () => db.query<{ transaction_id: string; position: number }>(sql.loadCheckpoint, [name]))
@@ -203,7 +210,10 @@ export const runSubscription = <R>(
           continue
         }
         heldBack = 0
+        const readAt = yield* Clock.currentTimeMillis
         yield* latch.await.pipe(Effect.timeoutOption(pollInterval))
+        const since = (yield* Clock.currentTimeMillis) - readAt
+        if (since < coalesceMillis) yield* Effect.sleep(Duration.millis(coalesceMillis - since))
       }
     })
     yield* Effect.forkScoped(loop)
