@@ -63,9 +63,10 @@ export interface EventLogShape {
   readonly streamVersion: (stream: string) => Effect.Effect<number, StoreUnavailable>
   readonly headCursor: Effect.Effect<LogCursor, StoreUnavailable>
   /**
-   * Wakes the subscribers of these event types, here and in other processes, for events written by
-   * another path than `append` (the engine's step writes its events and the instance in one statement
-   * of its own). Without it they see those events at their next poll.
+   * Wakes the subscribers of these event types in this process, for events written by another path
+   * than `append` (the engine's step writes its events and the instance in one statement of its own).
+   * Without it they see those events at their next poll, as other processes' subscribers do: a NOTIFY
+   * per step would be a commit of its own.
    */
   readonly announce: (types: ReadonlyArray<string>) => Effect.Effect<void>
   readonly subscribe: <R>(
@@ -185,7 +186,7 @@ const make = Effect.fnUntraced(function*(options: EventLogOptions) {
     readAll,
     streamVersion,
     headCursor,
-    announce: (types) => wakeups.ring(types),
+    announce: (types) => wakeups.ringHere(types),
     subscribe: (name, handler, subscribeOptions = {}) =>
       runSubscription({ db, sql, readAll, headCursor, wakeups, catalog }, name, handler, subscribeOptions),
     subscriptionLag: fromDriver(db, () => db.query<{ name: string; position: number; behind: number }>(sql.subscriptionLag)),

@@ -14,6 +14,12 @@ import type { DatabaseShape } from "./database.js"
 export interface Wakeups {
   /** Tell the subscribers of these types (all of them when none are given), here and in other processes, that the log grew. */
   readonly ring: (types?: ReadonlyArray<string>) => Effect.Effect<void>
+  /**
+   * Tell the subscribers of these types in this process only. Another process's subscribers see these
+   * events at their next poll: a NOTIFY is a commit of its own, which at the engine's step rate cost
+   * a third more commits per saga.
+   */
+  readonly ringHere: (types: ReadonlyArray<string>) => Effect.Effect<void>
   /** A latch opened on every ring of one of `types` (of any type when none are given); closed again by its owner before each read. */
   readonly register: (types?: ReadonlyArray<string>) => Effect.Effect<Latch.Latch, never, Scope.Scope>
 }
@@ -84,6 +90,7 @@ export const Wakeups = {
           open(types)
           if (crossProcess) notifyOthers(types)
         }),
+      ringHere: (types) => Effect.sync(() => open(types)),
       register: (types) =>
         Effect.gen(function*() {
           const latch = yield* Latch.make(false)
