@@ -1,7 +1,8 @@
 /**
  * The growth benchmark at tiny sizes on Postgres: the seed of real sagas, a fill
  * to exactly 40,000 events whose copies read back whole (doctor verifies every
- * instance's hash chain), every figure present at both sizes, and their plot.
+ * instance's hash chain), every figure present at both sizes with the read
+ * models running, and their plot.
  */
 import { describe, expect, it } from "vitest"
 import { run } from "../../bench/growth.js"
@@ -52,6 +53,12 @@ describe("growth benchmark", () => {
         expect(figures.subscription.eventsPerSecond).toBeGreaterThan(0)
       }
     }
+    // The application's read models ran during each size's figures and applied what those figures appended and stepped.
+    for (const { readModels } of results.sizes) {
+      expect(readModels.running).toBe(8)
+      expect(readModels.applied).toBeGreaterThan(0)
+    }
+    expect(output.table).toContain("read models: 8 ran during the figures")
     expect(results.ratios).toHaveLength(2)
     // The seed has one open cart: a page of 1 is not compared with a page of 50.
     expect(empty.figures.listMs.found).toBe(1)
