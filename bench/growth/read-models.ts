@@ -12,7 +12,7 @@
 import { Effect } from "effect"
 import { applicationProjections } from "../../src/orrery/application.js"
 import { Database, EventLog } from "../../src/log/index.js"
-import { type Projection, projectionsLayer } from "../../src/projections/projection.js"
+import { type Projection, projectionsLayer, subscriptionOf } from "../../src/projections/projection.js"
 import type { Domain } from "../../src/domain.js"
 
 export interface ReadModelFigures {
@@ -21,9 +21,6 @@ export interface ReadModelFigures {
   /** Events they applied while the figures were taken (the transition heat applies every step's input). */
   readonly applied: number
 }
-
-/** A projection's subscription is named after it (src/projections/projection.ts). */
-const subscriptionOf = (projection: Projection) => `projection:${projection.name}`
 
 /** Moves each read model's checkpoint to the log's head, creating it where it has none. */
 const placeAtHead = (projections: ReadonlyArray<Projection>, schema: string) =>

@@ -48,7 +48,8 @@ const setupSql = (s: string) => `
     primary key (projection, event_id)
   );`
 
-const subscriptionOf = (projection: Projection) => `projection:${projection.name}`
+/** The durable subscription that feeds a projection (its checkpoint row is named so). */
+export const subscriptionOf = (projection: Projection) => `projection:${projection.name}`
 
 const make = Effect.fnUntraced(function*(projections: ReadonlyArray<Projection>, schema: string) {
   const db = yield* Database
@@ -60,17 +61,6 @@ const make = Effect.fnUntraced(function*(projections: ReadonlyArray<Projection>,
       for (const projection of projections) await tx.exec(projection.setup(schema))
     })
   )
-
-  const applyOnce = (projection: Projection, event: RecordedEvent) =>
-    fromDriver(db, () =>
-      db.transaction(async (tx) => {
-        const fresh = await tx.query(
-          `insert into ${schema}.projection_applied (projection, event_id) values ($1, $2::uuid) on conflict do nothing returning event_id`,
-          [projection.name, event.eventId]
-        )
-        if (fresh.length > 0) await projection.apply(tx, schema, event)
-      })
-    )
 
   /**
    * Applies a page of events in one transaction, one commit for them all (the events already applied
@@ -88,6 +78,9 @@ const make = Effect.fnUntraced(function*(projections: ReadonlyArray<Projection>,
         for (const event of events) if (unapplied.has(event.eventId)) await projection.apply(tx, schema, event)
       })
     )
+
+  /** One event in its own transaction: a page of one. */
+  const applyOnce = (projection: Projection, event: RecordedEvent) => applyPage(projection, [event])
 
   const start = (projection: Projection): Effect.Effect<void, StoreUnavailable, Scope.Scope> =>
     log
