@@ -60,20 +60,22 @@ export const Wakeups = {
     let sending = false
     /** The types appended since the last NOTIFY went out (undefined: every type); null when nothing waits to be sent. */
     let pending: Set<string> | undefined | null = null
-    const notifyOthers = (types: ReadonlyArray<string> | undefined) => {
-      pending = types === undefined || pending === undefined ? undefined : new Set([...(pending ?? []), ...types])
-      if (sending) return
-      const payload = payloadOf(pending)
+    /** Sends what is pending, then, at most every 10 ms, what gathered meanwhile: under load the appends share a hint. */
+    const send = () => {
+      const payload = payloadOf(pending ?? undefined)
       pending = null
       sending = true
       db.query("select pg_notify($1, $2)", [channel, payload])
         .catch(() => {}) // a lost hint only delays subscribers until their next poll
-        // At most one hint per 10 ms: under load the appends that follow share it.
         .then(() => new Promise((resolve) => setTimeout(resolve, 10)))
         .finally(() => {
           sending = false
-          if (pending !== null) notifyOthers(pending === undefined ? undefined : [])
+          if (pending !== null) send()
         })
+    }
+    const notifyOthers = (types: ReadonlyArray<string> | undefined) => {
+      pending = types === undefined || pending === undefined ? undefined : new Set([...(pending ?? []), ...types])
+      if (!sending) send()
     }
     let unlisten: (() => Promise<void>) | undefined
     yield* Effect.addFinalizer(() => Effect.promise(() => unlisten?.().catch(() => {}) ?? Promise.resolve()))
