@@ -22,11 +22,19 @@ export interface ReadModelFigures {
   readonly applied: number
 }
 
-/** Moves each read model's checkpoint to the log's head, creating it where it has none. */
+/**
+ * Moves each read model's subscription to the log's head, creating it where it has none, and forgets its
+ * checkpoint (a later size's fill copied rows past it), so that it starts again from its subscription's.
+ */
 const placeAtHead = (projections: ReadonlyArray<Projection>, schema: string) =>
   Effect.gen(function*() {
     const db = yield* Database
     const head = yield* EventLog.use((log) => log.headCursor)
+    const names = JSON.stringify(projections.map((projection) => projection.name))
+    yield* Effect.promise(async () => {
+      const [checkpoints] = await db.query<{ found: boolean }>(`select to_regclass($1) is not null as found`, [`${schema}.projection_checkpoints`])
+      if (checkpoints!.found) await db.query(`delete from ${schema}.projection_checkpoints where projection in (select jsonb_array_elements_text($1::text::jsonb))`, [names])
+    })
     for (const projection of projections) {
       yield* Effect.promise(() =>
         db.query(
@@ -38,10 +46,10 @@ const placeAtHead = (projections: ReadonlyArray<Projection>, schema: string) =>
     }
   })
 
-/** Events applied by every read model so far (each marks what it applied, so that none applies an event twice). */
+/** Events applied by every read model since its checkpoint was placed (each counts them in its checkpoint's row). */
 const appliedSoFar = (schema: string) =>
   Effect.flatMap(Database, (db) =>
-    Effect.promise(() => db.query<{ n: number }>(`select count(*)::int as n from ${schema}.projection_applied`))).pipe(Effect.map(([row]) => row!.n))
+    Effect.promise(() => db.query<{ n: number }>(`select coalesce(sum(applied), 0)::int as n from ${schema}.projection_checkpoints`))).pipe(Effect.map(([row]) => row!.n))
 
 /**
  * Runs `figures` with the application's read models running from the log's head, and answers how many

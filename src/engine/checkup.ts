@@ -9,7 +9,7 @@
  * CLI (on the database or through a server) and the HTTP API alike.
  */
 import { Effect } from "effect"
-import { currentVersion, Database, EventLog, logMigrations, type Migration } from "../log/index.js"
+import { currentVersion, Database, EventLog, fromDriver, logMigrations, type Migration } from "../log/index.js"
 import { Engine } from "./engine.js"
 import { EngineRuntime } from "./runtime.js"
 import { WorkflowRegistry } from "./registry.js"
@@ -105,6 +105,17 @@ export const checkup = (migrations: ReadonlyArray<Migration> = [...logMigrations
       const subscriptions = [...new Set(parked.map((event) => event.subscription))].join(", ")
       check("fail", "read models", `${plural(parked.length, "parked event")} (${subscriptions}); fix the cause, then re-drive them`)
     } else check("ok", "read models", "no parked events")
+    // A rebuild owns its read model until it completes; one that failed or was stopped leaves the live subscriptions aside.
+    const rebuilding = yield* fromDriver(db, async () => {
+      const [table] = await db.query<{ found: boolean }>("select to_regclass($1) is not null as found", [`${schema}.projection_checkpoints`])
+      if (!table!.found) return []
+      return db.query<{ projection: string; since: Date }>(
+        `select projection, updated_at as since from ${schema}.projection_checkpoints where rebuilding order by projection`
+      )
+    })
+    for (const row of rebuilding) {
+      check("warn", "read models", `${row.projection} is being rebuilt (last page at ${new Date(row.since).toISOString()}); if no rebuild runs, run orrery projections rebuild ${row.projection} again`)
+    }
 
     return { checks, problems: checks.filter((c) => c.level === "fail").length } satisfies Checkup
   })

@@ -101,4 +101,26 @@ describe.each(drivers)("GET /doctor on %s", (driver) => {
       message: `stream door-b version ${before} is missing: rows were deleted behind the log's back; it refuses inputs until the rows are restored and it is verified (orrery verify door b)`
     })
   })
+
+  it("warns of a read model a rebuild still owns: one that failed or was stopped keeps the live subscriptions aside", async () => {
+    const sql = (text: string) =>
+      server.runtime.runPromise(
+        Effect.gen(function*() {
+          const db = yield* Database
+          const { schema } = yield* EngineRuntime
+          yield* Effect.promise(() => db.exec(text.replaceAll("$schema", schema)))
+        })
+      )
+    await sql(`insert into $schema.projection_checkpoints (projection, transaction_id, position, rebuilding) values ('bookings', '0', 0, true)`)
+    const answer = await client(server, "inject", asReader)("GET", "/doctor")
+    expect(answer.json.checks).toContainEqual({
+      level: "warn",
+      subject: "read models",
+      message: expect.stringMatching(/^bookings is being rebuilt \(last page at \d{4}-\d\d-\d\dT[^)]+\); if no rebuild runs, run orrery projections rebuild bookings again$/)
+    })
+    expect(answer.json.problems).toBe(2)
+    await sql(`delete from $schema.projection_checkpoints where projection = 'bookings'`)
+    const after = await client(server, "inject", asReader)("GET", "/doctor")
+    expect(after.json.checks.filter((check: any) => check.level === "warn" && check.subject === "read models")).toEqual([])
+  })
 })

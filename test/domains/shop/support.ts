@@ -44,7 +44,7 @@ export const caughtUp = (schema: string) =>
     for (const projection of projections.all) {
       const counts = rows(
         `select (select count(*) from ${schema}.events where type in (select jsonb_array_elements_text($1::text::jsonb))) as total,
-           (select count(*) from ${schema}.projection_applied where projection = $2) as applied`,
+           (select applied from ${schema}.projection_checkpoints where projection = $2) as applied`,
         [JSON.stringify(projection.types), projection.name]
       )
       yield* until(counts, ([row]) => Number(row!.total) === Number(row!.applied))
