@@ -8,6 +8,7 @@ import { existsSync } from "node:fs"
 import { extname, relative, resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import type { Domain, OrreryConfig } from "../domain.js"
+import { importBundled } from "./bundle.js"
 
 /** What the working directory is searched for, in this order. */
 export const configNames = ["orrery.config.ts", "orrery.config.mts", "orrery.config.mjs", "orrery.config.js"] as const
@@ -30,32 +31,31 @@ const messageOf = (error: unknown) => (error instanceof Error ? error.message : 
 const typescript = new Set([".ts", ".mts", ".cts", ".tsx"])
 let tsxRegistered = false
 
+/** True when this command runs from its TypeScript sources (`tsx src/cli/main.ts` in this repository). */
+const fromSources = import.meta.url.endsWith(".ts")
+
 /**
- * Imports a module by path; TypeScript through tsx. tsx's `register()` is
- * used rather than `tsImport()`: `tsImport` loads the module and everything it
- * imports in a namespace of its own (`?tsx-namespace=…` on every URL, packages
- * included), so the config's `import "orrery"`, `effect` and `xstate` would be
- * second copies of the modules this CLI runs — its workflows, Layers and error
- * classes strangers to the engine. Registered globally, native ESM resolves
- * them to the very instances the CLI already loaded. (Under `tsx` in this
- * repository, tsconfig's `paths` map "orrery" to src/index.ts, the CLI's own
- * sources; installed, "orrery" is the package's dist, the CLI's own files.)
- *
- * Both of tsx's hooks, ESM and CommonJS: a `.ts` file in a folder whose
- * package.json says no `"type": "module"` (or that has none) is CommonJS to
- * Node, loaded by `require`, and without the CommonJS hook Node would read it
- * as JavaScript and fail on its first type annotation. Such a module's exports
- * are answered as an ES module's would be.
+ * Imports a module by path. TypeScript, when this command is the built package, is bundled by esbuild
+ * and imported as one ES module (./bundle.ts says why and what stays as it was). From the sources, or
+ * where the bundle cannot be written, through tsx's hooks: `register()` rather than `tsImport()`, which
+ * loads the module and everything it imports in a namespace of its own (`?tsx-namespace=…` on every URL,
+ * packages included), so that the config's `import "orrery"`, `effect` and `xstate` would be second
+ * copies of the modules this CLI runs. Registered globally, native ESM resolves them to the very
+ * instances the CLI already loaded (under `tsx` in this repository, tsconfig's `paths` map "orrery" to
+ * src/index.ts, the CLI's own sources). Both of tsx's hooks, ESM and CommonJS: a `.ts` file in a folder
+ * whose package.json says no `"type": "module"` is CommonJS to Node, loaded by `require`.
  */
 export const importModule = async (file: string): Promise<Record<string, unknown>> => {
   const absolute = resolve(file)
-  if (typescript.has(extname(absolute)) && !tsxRegistered) {
+  const isTypeScript = typescript.has(extname(absolute))
+  const bundled = isTypeScript && !fromSources ? await importBundled(absolute) : undefined
+  if (isTypeScript && bundled === undefined && !tsxRegistered) {
     const [esm, commonJs] = await Promise.all([import("tsx/esm/api"), import("tsx/cjs/api")])
     esm.register()
     commonJs.register()
     tsxRegistered = true
   }
-  const namespace = (await import(pathToFileURL(absolute).href)) as Record<string, unknown>
+  const namespace = bundled ?? ((await import(pathToFileURL(absolute).href)) as Record<string, unknown>)
   // A module compiled to CommonJS from `export` statements is, to `import()`, one default export: its whole
   // `module.exports`, marked `__esModule`, where its own `default` and named exports are.
   const commonJs = namespace.default as { readonly __esModule?: unknown } | null | undefined

@@ -239,6 +239,44 @@ describe("the project's config", () => {
     expect(ran.stdout).not.toMatch(/cart/)
   })
 
+  it("a config's own files keep their places (import.meta.url, a CommonJS file's __dirname and require), its stack traces name them, and nothing is left beside it", async () => {
+    // The built command bundles a TypeScript config with the project files it imports (src/cli/bundle.ts).
+    const project = fs.mkdtempSync(path.join(tmp, "places-"))
+    fs.writeFileSync(path.join(project, "package.json"), JSON.stringify({ name: "places-app", private: true, type: "module" }))
+    fs.mkdirSync(path.join(project, "node_modules"))
+    fs.symlinkSync(root, path.join(project, "node_modules", "orrery"), "dir")
+    for (const peer of ["effect", "xstate"]) fs.symlinkSync(path.join(root, "node_modules", peer), path.join(project, "node_modules", peer), "dir")
+    fs.copyFileSync(path.join(path.dirname(tickets), "ticket.ts"), path.join(project, "ticket.ts"))
+    fs.mkdirSync(path.join(project, "lib"))
+    fs.writeFileSync(path.join(project, "lib", "note.txt"), "found beside where.ts\n")
+    fs.writeFileSync(path.join(project, "lib", "where.ts"), [
+      "import { readFileSync } from \"node:fs\"",
+      "export const note: string = readFileSync(new URL(\"./note.txt\", import.meta.url), \"utf8\").trim()",
+      "export const frame: string = new Error(\"here\").stack!.split(\"\\n\")[1]!.trim()",
+      ""
+    ].join("\n"))
+    fs.writeFileSync(path.join(project, "lib", "legacy.cjs"), "const path = require(\"node:path\")\nmodule.exports = { folder: path.basename(__dirname) }\n")
+    fs.writeFileSync(path.join(project, "orrery.config.ts"), [
+      "import { defineConfig } from \"orrery\"",
+      "import legacy from \"./lib/legacy.cjs\"",
+      "import { frame, note } from \"./lib/where.js\"",
+      "import { ticketWorkflow } from \"./ticket.js\"",
+      "console.log(`note: ${note}`)",
+      "console.log(`legacy: ${legacy.folder}`)",
+      "console.log(`frame: ${frame}`)",
+      "export default defineConfig({ workflows: [ticketWorkflow] })",
+      ""
+    ].join("\n"))
+    const ran = await orrery(["doctor"], { ORRERY_DATA_DIR: path.join(project, "data") }, project)
+    expect([ran.code, ran.stderr]).toEqual([0, ""])
+    expect(ran.stdout).toMatch(/^note: found beside where\.ts$/m)
+    expect(ran.stdout).toMatch(/^legacy: lib$/m)
+    expect(ran.stdout).toMatch(/^frame: at /m)
+    expect(ran.stdout).toContain(`${path.join(project, "lib", "where.ts")}:3:`)
+    expect(ran.stdout).toMatch(/^ok\s+ticket: no instances$/m)
+    expect(fs.readdirSync(project).sort()).toEqual(["data", "lib", "node_modules", "orrery.config.ts", "package.json", "ticket.ts"])
+  })
+
   it("help needs no config and no database", async () => {
     const empty = fs.mkdtempSync(path.join(tmp, "help-"))
     for (const command of ["start", "list", "send", "init", "replay"]) {
