@@ -1,7 +1,9 @@
 /**
  * A project's TypeScript for the built command, without a loader hook: the
  * config (or a file of machines) and the project files it imports, bundled by
- * esbuild into one ES module, written beside it for the moment of its import.
+ * esbuild into one ES module, written for the moment of its import where Node
+ * resolves packages as it would for the config (its folder's
+ * node_modules/.cache/orrery, else beside it).
  *
  * Why not tsx's hooks, as under `tsx` in this repository: once registered,
  * every module Node loads afterwards is resolved and loaded through a hook
@@ -9,9 +11,8 @@
  * of its start there (a config of six domains: 0.6–0.9 s, bundled: 0.07 s).
  *
  * What stays as it was:
- * - packages are left to Node, resolved from the config's folder as before
- *   (the module is written there), so `effect` and `xstate` are the instances
- *   the command itself runs;
+ * - packages are left to Node, resolved from the config's folder as before,
+ *   so `effect` and `xstate` are the instances the command itself runs;
  * - `orrery` and its entry points (`orrery/testing`, …) are this very package,
  *   whatever the project's node_modules hold: one set of workflows, Layers and
  *   error classes;
@@ -22,7 +23,8 @@
  * - errors point into the TypeScript (an inline source map).
  */
 import { randomBytes } from "node:crypto"
-import { readFile, rm, writeFile } from "node:fs/promises"
+import { existsSync } from "node:fs"
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises"
 import { basename, dirname, extname, join } from "node:path"
 import { pathToFileURL } from "node:url"
 
@@ -81,18 +83,31 @@ export const bundle = async (file: string, outfile: string): Promise<string> => 
 }
 
 /**
- * Imports `file` bundled: the module is written beside it (so that Node resolves its packages from
- * there, as it would the file's own), imported, and removed. Answers undefined when the folder cannot
- * be written (a read-only image): the caller then loads the file another way.
+ * Where the module is written so that Node resolves its packages as it would the file's own: in the
+ * folder's node_modules/.cache/orrery when it has a node_modules (Node looks in the same node_modules
+ * folders from there, and file watchers leave node_modules alone), else beside the file.
+ */
+const folderFor = async (file: string) => {
+  const modules = join(dirname(file), "node_modules")
+  if (!existsSync(modules)) return dirname(file)
+  const cache = join(modules, ".cache", "orrery")
+  await mkdir(cache, { recursive: true })
+  return cache
+}
+
+/**
+ * Imports `file` bundled: the module is written where its packages resolve as the file's own would,
+ * imported, and removed. Answers undefined when the folder cannot be written (a read-only image): the
+ * caller then loads the file another way.
  *
  * @example
  * const namespace = await importBundled("/project/orrery.config.ts")
  */
 export const importBundled = async (file: string): Promise<Record<string, unknown> | undefined> => {
-  const written = join(dirname(file), `.${basename(file)}.${process.pid}-${randomBytes(4).toString("hex")}.mjs`)
-  const text = await bundle(file, written)
+  let written: string
   try {
-    await writeFile(written, text, { flag: "wx" })
+    written = join(await folderFor(file), `.${basename(file)}.${process.pid}-${randomBytes(4).toString("hex")}.mjs`)
+    await writeFile(written, await bundle(file, written), { flag: "wx" })
   } catch (error) {
     const code = (error as { code?: unknown }).code
     if (code === "EACCES" || code === "EROFS" || code === "EPERM") return undefined

@@ -274,7 +274,9 @@ describe("the project's config", () => {
     expect(ran.stdout).toMatch(/^frame: at /m)
     expect(ran.stdout).toContain(`${path.join(project, "lib", "where.ts")}:3:`)
     expect(ran.stdout).toMatch(/^ok\s+ticket: no instances$/m)
+    // Written where the project's node_modules resolve its packages, out of file watchers' way, and removed.
     expect(fs.readdirSync(project).sort()).toEqual(["data", "lib", "node_modules", "orrery.config.ts", "package.json", "ticket.ts"])
+    expect(fs.readdirSync(path.join(project, "node_modules", ".cache", "orrery"))).toEqual([])
   })
 
   it("help needs no config and no database", async () => {
