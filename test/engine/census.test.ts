@@ -127,9 +127,26 @@ describe.each(drivers)("census and indexes on %s", (driver) => {
           select 'tally', 1, 'running', '"open"', case when g % 2 = 0 then 1 else -1 end from generate_series(1, ${burst}) g`)
       )
       expect(yield* pages()).toBeGreaterThan(8192 * 10)
-      // The census folds them in (their sum is nought: the count stands) and the table is emptied on disk.
+      const vacuums = () =>
+        Effect.promise(() =>
+          db.query<{ vacuums: number }>(`select coalesce(sum(vacuum_count), 0)::int as vacuums from pg_stat_user_tables
+            where schemaname = $1 and relname = 'instance_count_changes'`, [schema])
+        ).pipe(Effect.map(([row]) => row!.vacuums))
+      const vacuumsBefore = yield* vacuums()
+      // The census folds them in (their sum is nought: the count stands) and vacuums their table.
       expect(yield* engine.census("tally")).toEqual([{ machineVersion: 1, status: "running", state: "open", count: 1 }])
-      expect(yield* pages()).toBe(0)
+      yield* waitFor(vacuums(), (count) => count > vacuumsBefore, "the vacuum of instance_count_changes")
+      // Emptied on disk: on PGlite, alone on its database, at once. On the shared server a vacuum
+      // can only remove rows no open transaction may still see, and other test files' transactions
+      // hold that horizon back for a while: the table is emptied once they end.
+      if (driver === "pglite") expect(yield* pages()).toBe(0)
+      else {
+        yield* waitFor(
+          Effect.promise(() => db.exec(`vacuum ${schema}.instance_count_changes`)).pipe(Effect.andThen(pages())),
+          (bytes) => bytes === 0,
+          "the folded changes' pages given back"
+        )
+      }
       expect(yield* engine.census("tally")).toEqual([{ machineVersion: 1, status: "running", state: "open", count: 1 }])
     }))
   })
