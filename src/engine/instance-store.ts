@@ -19,6 +19,12 @@ import { type CorruptionMark, type InstanceRow, type InstanceStatus, type Parent
 import type { ListFilter, PendingTask, StateCount, TaskCount, WorkerView } from "./views.js"
 import { type WorkflowDefinition, streamOf } from "./workflow.js"
 
+/** Which instance: its workflow type and id. */
+export interface InstanceKey {
+  readonly workflowType: string
+  readonly instanceId: string
+}
+
 /** The instance changed under us (append conflict or version-guarded update): load again and re-run. */
 export class Conflict {
   readonly _tag = "Conflict"
@@ -238,6 +244,24 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
       Effect.map(([row]) => (row !== undefined && row.head < row.stream_version ? row.head + 1 : undefined))
     )
 
+  /**
+   * One page of a walk over every instance in key order: how many it read, those whose row is ahead
+   * of their log (see `missingVersion`), and where the next page begins (undefined at the end).
+   */
+  const instancesAheadOfLog = (after: InstanceKey | undefined, limit: number) =>
+    fromDriver(db, () =>
+      db.query<{ workflow_type: string; instance_id: string; ahead: boolean }>(sql.instancesAheadOfLog, [after?.workflowType ?? "", after?.instanceId ?? "", limit])
+    ).pipe(
+      Effect.map((rows) => {
+        const last = rows.at(-1)
+        return {
+          instances: rows.length,
+          ahead: rows.filter((row) => row.ahead).map((row): InstanceKey => ({ workflowType: row.workflow_type, instanceId: row.instance_id })),
+          next: rows.length < limit || last === undefined ? undefined : { workflowType: last.workflow_type, instanceId: last.instance_id }
+        }
+      })
+    )
+
   // -- queries -----------------------------------------------------------------------
 
   const list = (filter: ListFilter) =>
@@ -358,6 +382,7 @@ export const makeInstanceStore = Effect.fnUntraced(function*(options: InstanceSt
     markCorrupted,
     clearCorrupted,
     missingVersion,
+    instancesAheadOfLog,
     list,
     taskCounts,
     workers,

@@ -48,6 +48,8 @@ export interface RuntimeShape {
   readonly foldCounts: Effect.Effect<void, EngineError>
   /** Analyzes the engine's tables that have outgrown their statistics (a worker does on each beat); answers which. */
   readonly refreshStatistics: Effect.Effect<ReadonlyArray<string>, EngineError>
+  /** One page of the instances in key order, naming those whose row is ahead of their log (`orrery doctor`). */
+  readonly instancesAheadOfLog: InstanceStore["instancesAheadOfLog"]
 }
 
 export class EngineRuntime extends Context.Service<EngineRuntime, RuntimeShape>()("orrery/engine/EngineRuntime") {}
@@ -194,6 +196,7 @@ export const makeRuntime = (store: InstanceStore, steps: Stepper, registry: Work
     attachLocalWorker: steps.attachLocalWorker,
     foldCounts: store.foldCounts,
     refreshStatistics: store.refreshStatistics,
+    instancesAheadOfLog: store.instancesAheadOfLog,
     // A corrupted instance's activity does not run: its result could not be recorded.
     definitionOf: (workflowType, instanceId) =>
       store.load(workflowType, instanceId).pipe(

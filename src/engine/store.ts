@@ -709,6 +709,17 @@ export const engineStatements = (s: string) => ({
     select i.stream_version, (select coalesce(max(e.stream_version), 0) from ${s}.events e where e.stream_id = $3)::int as head
     from ${s}.instances i where i.workflow_type = $1 and i.instance_id = $2`,
 
+  /**
+   * $1 type, $2 id (the last instance of the previous page; '' and '' to begin), $3 limit: the next
+   * instances in key order, each with whether its row is ahead of its log (rows deleted from the end of
+   * its history: the row is written in the same transaction as its events, so it can never be otherwise).
+   */
+  instancesAheadOfLog: `
+    select i.workflow_type, i.instance_id, i.stream_version > (select coalesce(max(e.stream_version), 0) from ${s}.events e
+        where e.stream_id = i.workflow_type || '-' || i.instance_id) as ahead
+    from ${s}.instances i where (i.workflow_type, i.instance_id) > ($1::text, $2::text)
+    order by i.workflow_type, i.instance_id limit $3::integer`,
+
   /** Clears the mark once an operator has repaired the history and it reads back whole. */
   clearCorrupted: `update ${s}.instances set corrupted = null where workflow_type = $1 and instance_id = $2`,
 

@@ -24,7 +24,8 @@ export {
   type EventLogOptions,
   type EventLogShape,
   type ReadAllResult,
-  type Snapshot
+  type Snapshot,
+  type StreamCheck
 } from "./event-log.js"
 export {
   defineEvent,

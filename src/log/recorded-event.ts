@@ -60,8 +60,11 @@ export interface EventRow {
   readonly intact: boolean
 }
 
+/** A row as the whole log's check reads it: what the hash and the payload's schema need, without the rest. */
+export type CheckedRow = Omit<EventRow, "metadata" | "recorded_at">
+
 /** Where a row stands, and what it is: all a reader can say of a row it cannot read. */
-const placeOf = (row: EventRow) => ({
+const placeOf = (row: CheckedRow) => ({
   position: row.position,
   transactionId: row.transaction_id,
   streamId: row.stream_id,
@@ -71,17 +74,30 @@ const placeOf = (row: EventRow) => ({
 })
 
 /** Turns a stored row into a RecordedEvent, refusing a broken chain and decoding known types. */
-export const toRecordedEvent = (row: EventRow, catalog: EventCatalog): Result.Result<RecordedEvent, IntegrityError | InvalidEvent> => {
-  if (!row.intact) return Result.fail(new IntegrityError({ stream: row.stream_id, version: row.stream_version, reason: "changed" }))
-  const eventType = catalog.find(row.type, row.schema_version)
-  const decoded = eventType === undefined ? Result.succeed(row.data) : decodePayload(row.type, eventType.schema, row.data)
-  return Result.map(decoded, (data) => ({
+export const toRecordedEvent = (row: EventRow, catalog: EventCatalog): Result.Result<RecordedEvent, IntegrityError | InvalidEvent> =>
+  Result.map(payloadOf(row, catalog), (data) => ({
     ...placeOf(row),
     schemaVersion: row.schema_version,
     data,
     metadata: row.metadata,
     recordedAt: row.recorded_at
   }))
+
+/** The row's payload, decoded when its type is known, unless its hash does not chain or it no longer decodes. */
+const payloadOf = (row: CheckedRow, catalog: EventCatalog): Result.Result<unknown, IntegrityError | InvalidEvent> => {
+  if (!row.intact) return Result.fail(new IntegrityError({ stream: row.stream_id, version: row.stream_version, reason: "changed" }))
+  const eventType = catalog.find(row.type, row.schema_version)
+  return eventType === undefined ? Result.succeed(row.data) : decodePayload(row.type, eventType.schema, row.data)
+}
+
+/** The rows that fail their hash check or no longer decode, named where they stand, in the rows' order. */
+export const brokenRows = (rows: ReadonlyArray<CheckedRow>, catalog: EventCatalog): Array<BrokenEvent> => {
+  const broken: Array<BrokenEvent> = []
+  for (const row of rows) {
+    const payload = payloadOf(row, catalog)
+    if (Result.isFailure(payload)) broken.push({ ...placeOf(row), error: payload.failure })
+  }
+  return broken
 }
 
 /**

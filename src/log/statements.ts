@@ -26,6 +26,24 @@ export const statements = (s: string) => ({
       where e.stream_id = $1 and e.stream_version >= $2::integer - 1 and e.stream_version <= $3::integer
     ) r where r.stream_version >= $2::integer order by r.stream_version`,
 
+  /**
+   * $1 stream, $2 version (the last row of the previous page; '' and 0 to begin), $3 limit. The next rows of
+   * every stream, in stream order (stream, then version), each checked against the row before it in its
+   * stream: the whole log's hash chains walked in pages on the stream index. The row at ($1, $2) is read
+   * only to verify the one after it; a stream's first row has none (a row missing before it shows as a change).
+   */
+  checkStreams: `
+    select * from (
+      select e.position, e.stream_id, e.stream_version, e.event_id::text as event_id, e.type, e.schema_version, e.data,
+        e.transaction_id::text as transaction_id,
+        e.hash = ${s}.event_hash(e.stream_id, e.stream_version, e.event_id, e.type, e.schema_version, e.data,
+          e.metadata, e.recorded_at, lag(e.hash) over (partition by e.stream_id order by e.stream_version)) as intact
+      from ${s}.events e
+      where (e.stream_id, e.stream_version) >= ($1::text, $2::integer)
+      order by e.stream_id, e.stream_version
+      limit $3::integer + 1
+    ) r where (r.stream_id, r.stream_version) > ($1::text, $2::integer) order by r.stream_id, r.stream_version`,
+
   streamVersion: `select coalesce(max(stream_version), 0) as version from ${s}.events where stream_id = $1`,
 
   /**

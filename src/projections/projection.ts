@@ -106,10 +106,12 @@ const takePageSql = (s: string) => `
     returning p.event_id
   ), taken as (
     select event_id from fresh union select event_id from unparked
+  ), last as (
+    select transaction_id, position from fresh order by n desc limit 1
   ), moved as (
     update ${s}.projection_checkpoints c
-    set transaction_id = coalesce((select transaction_id from fresh order by n desc limit 1), c.transaction_id),
-      position = coalesce((select position from fresh order by n desc limit 1), c.position),
+    set transaction_id = coalesce((select transaction_id from last), c.transaction_id),
+      position = coalesce((select position from last), c.position),
       applied = c.applied + (select count(*) from taken), updated_at = now()
     where c.projection = $1 and exists (select 1 from taken)
   )

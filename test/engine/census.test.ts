@@ -24,14 +24,14 @@ const groupBy = (db: Queryable, schema: string, type: string) =>
     [type]
   )
 
-/** Reads `read` until `done` holds, for up to 30 s (the server's statistics arrive a little after the commit). */
-const waitFor = <A>(read: Effect.Effect<A>, done: (value: A) => boolean, what: string): Effect.Effect<A> =>
+/** Reads `read` until `done` holds, for up to `seconds` (the server's statistics arrive a little after the commit). */
+const waitFor = <A>(read: Effect.Effect<A>, done: (value: A) => boolean, what: string, seconds = 30): Effect.Effect<A> =>
   Effect.gen(function*() {
-    const deadline = Date.now() + 30_000
+    const deadline = Date.now() + seconds * 1000
     while (true) {
       const value = yield* read
       if (done(value)) return value
-      if (Date.now() > deadline) return yield* Effect.die(new Error(`waited 30 s for ${what}: ${JSON.stringify(value)}`))
+      if (Date.now() > deadline) return yield* Effect.die(new Error(`waited ${seconds} s for ${what}: ${JSON.stringify(value)}`))
       yield* Effect.sleep("100 millis")
     }
   })
@@ -144,7 +144,8 @@ describe.each(drivers)("census and indexes on %s", (driver) => {
         yield* waitFor(
           Effect.promise(() => db.exec(`vacuum ${schema}.instance_count_changes`)).pipe(Effect.andThen(pages())),
           (bytes) => bytes === 0,
-          "the folded changes' pages given back"
+          "the folded changes' pages given back",
+          120
         )
       }
       expect(yield* engine.census("tally")).toEqual([{ machineVersion: 1, status: "running", state: "open", count: 1 }])

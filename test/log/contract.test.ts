@@ -272,6 +272,40 @@ describe.each(drivers)("EventLog on %s", (driver) => {
       })))
   })
 
+  describe("the whole log's chains", () => {
+    it("walks every stream's rows in pages of any size, and names the changed, the orphaned and the undecodable", () =>
+      runIn((schema) => Effect.gen(function*() {
+        const log = yield* EventLog
+        const db = yield* Database
+        const walk = (limit: number) =>
+          log.checkStreams({ limit }).pipe(Effect.map((check) => ({
+            ...check,
+            broken: check.broken.map((row) => ({ stream: row.streamId, version: row.streamVersion, error: row.error._tag }))
+          })))
+        expect(yield* walk(3)).toEqual({ events: 0, streams: 0, broken: [] })
+        yield* log.append("cart-a", "no_stream", [added("a1"), added("a2"), added("a3")])
+        yield* log.append("cart-b", "no_stream", [added("b1")])
+        yield* log.append("cart-c", "no_stream", [added("c1"), added("c2"), added("c3"), added("c4")])
+        yield* log.append("cart-d", "no_stream", [added("d1"), added("d2")])
+        for (const limit of [1, 2, 3, 10, 100]) expect(yield* walk(limit)).toEqual({ events: 10, streams: 4, broken: [] })
+        // A payload changed; a stream's first row deleted (its second has nothing to chain to); a row
+        // rewritten with a fresh hash but a payload its schema refuses (the row after it no longer chains).
+        yield* Effect.promise(() => db.query(`update ${schema}.events set data = jsonb_set(data, '{quantity}', '50') where stream_id = 'cart-a' and stream_version = 2`))
+        yield* Effect.promise(() => db.query(`delete from ${schema}.events where stream_id = 'cart-c' and stream_version = 1`))
+        yield* Effect.promise(() =>
+          db.query(`update ${schema}.events set data = '{"sku": 5}', hash = ${schema}.event_hash(stream_id, stream_version, event_id, type,
+            schema_version, '{"sku": 5}'::jsonb, metadata, recorded_at, null) where stream_id = 'cart-d' and stream_version = 1`)
+        )
+        const expected = [
+          { stream: "cart-a", version: 2, error: "IntegrityError" },
+          { stream: "cart-c", version: 2, error: "IntegrityError" },
+          { stream: "cart-d", version: 1, error: "InvalidEvent" },
+          { stream: "cart-d", version: 2, error: "IntegrityError" }
+        ]
+        for (const limit of [1, 2, 4, 100]) expect(yield* walk(limit)).toEqual({ events: 9, streams: 4, broken: expected })
+      })))
+  })
+
   describe("readAll", () => {
     it("pages through the whole log in commit order with a cursor, filtering by type", () =>
       run(Effect.gen(function*() {
