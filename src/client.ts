@@ -41,7 +41,7 @@
  * Times come back as `Date`s, as they do in-process.
  */
 export { createClient, type ClientOptions, type HttpClient, type LogEvent, type LogPage, type LogPageOptions, type MachineGraph, type MachineHeat, type MachineSummary, type Readiness, type VersionComparison } from "./client/http.js"
-export type { Check, CheckLevel, Checkup } from "./engine/checkup.js"
+export type { Check, CheckLevel, Checkup } from "./orrery/checkup.js"
 export type {
   CallOptions,
   InstancePage,

@@ -106,7 +106,7 @@ export type { CallOptions, InstancePage, OrreryClient, ResultOptions, StartedHan
 export { replay, replaySteps } from "./engine/replay.js"
 
 // -- Checking an installation (what `orrery doctor` and GET /doctor report) --------------
-export { checkup, type Check, type CheckLevel, type Checkup } from "./engine/checkup.js"
+export { checkup, type Check, type CheckLevel, type Checkup } from "./orrery/checkup.js"
 
 // -- For Effect users: the engine as services and Layers --------------------------------
 export { Engine, OrrerySchema, orreryLayer, type OrreryOptions } from "./engine/index.js"

@@ -9,7 +9,7 @@
  */
 import { Deferred, Effect, Schedule } from "effect"
 import * as os from "node:os"
-import { checkup } from "../../src/engine/checkup.js"
+import { checkup } from "../../src/orrery/checkup.js"
 import { Engine, WorkflowRegistry } from "../../src/engine/index.js"
 import { EventReceived } from "../../src/engine/records.js"
 import { Database, EventLog, LogCursor } from "../../src/log/index.js"

@@ -9,7 +9,7 @@
  * database itself, with the project's workflows.
  */
 import type { OrreryClient } from "../client/types.js"
-import type { Checkup } from "../engine/checkup.js"
+import type { Checkup } from "../orrery/checkup.js"
 import { describeHolder, lockHolder } from "../log/lock-file.js"
 import type { Config } from "../settings.js"
 import { type Say } from "./output.js"
@@ -46,7 +46,7 @@ const inProcess = async (config: SourceConfig): Promise<Source> => {
     import("../config.js"),
     import("../orrery/application.js"),
     import("../orrery/in-process-client.js"),
-    import("../engine/checkup.js")
+    import("../orrery/checkup.js")
   ])
   const project = await loadProject(config.configFile)
   // No worker and no read models: these commands read and record, they do not run anything.

@@ -5,7 +5,7 @@
  * imported anywhere below this file: it runs in browsers, Deno, Bun and
  * workers as well as Node.
  */
-import type { Checkup } from "../engine/checkup.js"
+import type { Checkup } from "../orrery/checkup.js"
 import type { StateCount } from "../engine/views.js"
 import type { AnyWorkflow } from "../engine/workflow.js"
 import type { VersionDiff } from "../http/routes/machine-diff.js"

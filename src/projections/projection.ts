@@ -10,7 +10,7 @@
  * and replays the whole log into it while the live subscriptions stand aside.
  */
 import { Context, Effect, Layer, type Scope } from "effect"
-import { Database, EventLog, fromDriver, LogCursor, type Queryable, type RecordedEvent, type StoreUnavailable } from "../log/index.js"
+import { Database, type DatabaseShape, EventLog, fromDriver, LogCursor, type Queryable, type RecordedEvent, type StoreUnavailable } from "../log/index.js"
 
 export interface Projection {
   readonly name: string
@@ -116,6 +116,24 @@ const takePageSql = (s: string) => `
     where c.projection = $1 and exists (select 1 from taken)
   )
   select event_id::text as event_id from taken`
+
+/**
+ * The read models a rebuild owns now, and when it last took a page: one that failed or was stopped keeps
+ * the live subscriptions aside until a rebuild completes (`orrery doctor` warns of it). Nothing before
+ * any read model was set up in `schema`.
+ *
+ * @example
+ * for (const { projection, since } of yield* rebuildsUnderway(db, "orrery")) console.log(projection, since)
+ */
+export const rebuildsUnderway = (db: DatabaseShape, schema: string) =>
+  fromDriver(db, async () => {
+    const [table] = await db.query<{ found: boolean }>("select to_regclass($1) is not null as found", [`${schema}.projection_checkpoints`])
+    if (!table!.found) return []
+    const rows = await db.query<{ projection: string; since: Date }>(
+      `select projection, updated_at as since from ${schema}.projection_checkpoints where rebuilding order by projection`
+    )
+    return rows.map((row) => ({ projection: row.projection, since: new Date(row.since) }))
+  })
 
 /** The durable subscription that feeds a projection (its checkpoint row is named so). */
 export const subscriptionOf = (projection: Projection) => `projection:${projection.name}`

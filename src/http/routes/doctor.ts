@@ -5,7 +5,7 @@
  * so it is a check to run now and then, not a probe to poll: /health/ready is that.
  */
 import type { FastifyPluginAsync } from "fastify"
-import { checkup } from "../../engine/checkup.js"
+import { checkup } from "../../orrery/checkup.js"
 import { neededMigrations } from "../../orrery/application.js"
 import type { RouteContext } from "../context.js"
 import { commonErrors, errors } from "../schemas.js"

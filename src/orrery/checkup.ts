@@ -10,13 +10,10 @@
  * CLI (on the database or through a server) and the HTTP API alike.
  */
 import { Effect } from "effect"
-import { type BrokenEvent, currentVersion, Database, EventLog, fromDriver, logMigrations, type Migration } from "../log/index.js"
-import { Engine } from "./engine.js"
-import type { InstanceKey } from "./instance-store.js"
-import { EngineRuntime } from "./runtime.js"
-import { WorkflowRegistry } from "./registry.js"
-import { engineMigrations } from "./store.js"
-import { streamOf } from "./workflow.js"
+import { Engine, EngineRuntime, engineMigrations, streamOf, WorkflowRegistry } from "../engine/index.js"
+import type { InstanceKey } from "../engine/instance-store.js"
+import { type BrokenEvent, currentVersion, Database, EventLog, logMigrations, type Migration } from "../log/index.js"
+import { rebuildsUnderway } from "../projections/projection.js"
 
 /** `ok` is fine, `warn` wants a look, `fail` is a problem (the check fails). */
 export type CheckLevel = "ok" | "warn" | "fail"
@@ -137,15 +134,8 @@ export const checkup = (migrations: ReadonlyArray<Migration> = [...logMigrations
       check("fail", "read models", `${plural(parked.length, "parked event")} (${subscriptions}); fix the cause, then re-drive them`)
     } else check("ok", "read models", "no parked events")
     // A rebuild owns its read model until it completes; one that failed or was stopped leaves the live subscriptions aside.
-    const rebuilding = yield* fromDriver(db, async () => {
-      const [table] = await db.query<{ found: boolean }>("select to_regclass($1) is not null as found", [`${schema}.projection_checkpoints`])
-      if (!table!.found) return []
-      return db.query<{ projection: string; since: Date }>(
-        `select projection, updated_at as since from ${schema}.projection_checkpoints where rebuilding order by projection`
-      )
-    })
-    for (const row of rebuilding) {
-      check("warn", "read models", `${row.projection} is being rebuilt (last page at ${new Date(row.since).toISOString()}); if no rebuild runs, run orrery projections rebuild ${row.projection} again`)
+    for (const row of yield* rebuildsUnderway(db, schema)) {
+      check("warn", "read models", `${row.projection} is being rebuilt (last page at ${row.since.toISOString()}); if no rebuild runs, run orrery projections rebuild ${row.projection} again`)
     }
 
     return { checks, problems: checks.filter((c) => c.level === "fail").length } satisfies Checkup
