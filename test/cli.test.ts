@@ -130,6 +130,11 @@ describe.concurrent("an unreachable database", () => {
     const line = expectOneLine(await complete(["migrate"], { DATABASE_URL: "postgresql://u:secret@127.0.0.1:1/x" }), 1)
     expect(line).toMatch(/^orrery: cannot reach Postgres at postgresql:\/\/u:\*\*\*@127\.0\.0\.1:1\/x: /)
   })
+
+  it("a bad list filter is refused before the database is opened", async () => {
+    const line = expectOneLine(await complete(["list", "--status", "sleeping"], { DATABASE_URL: "postgres://u:secret@127.0.0.1:1/x" }), 1)
+    expect(line).toBe(`orrery: --status must be one of running, done, failed, cancelled, got "sleeping"`)
+  })
 })
 
 describe("on PGlite", () => {

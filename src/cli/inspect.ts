@@ -54,7 +54,14 @@ export interface ListOptions {
 
 const statuses = ["running", "done", "failed", "cancelled"] as const
 
-export const list = async ({ client }: Source, options: ListOptions, say: Say) => {
+/**
+ * The list's numbers and choices read from its options, or the refusal of one: the command checks
+ * them before it opens the database, so that a mistyped filter is answered at once.
+ *
+ * @example
+ * const { limit, idleMs } = checkListOptions({ status: "running", idle: "15m" }) // 50, 900000
+ */
+export const checkListOptions = (options: ListOptions) => {
   const limit = options.limit === undefined ? 50 : Number(options.limit)
   if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new CommandFailed({ message: `--limit must be a whole number from 1 to 500, got ${JSON.stringify(options.limit)}` })
   if (options.status !== undefined && !(statuses as ReadonlyArray<string>).includes(options.status)) {
@@ -62,6 +69,11 @@ export const list = async ({ client }: Source, options: ListOptions, say: Say) =
   }
   const idleMs = options.idle === undefined ? undefined : (parseDuration(options.idle) ?? null)
   if (idleMs === null) throw new CommandFailed({ message: `--idle must be a duration such as 30s, 15m or 2h, got ${JSON.stringify(options.idle)}` })
+  return { limit, idleMs }
+}
+
+export const list = async ({ client }: Source, options: ListOptions, say: Say) => {
+  const { limit, idleMs } = checkListOptions(options)
   const page = await client.list({
     ...(options.type === undefined ? {} : { type: options.type }),
     ...(options.status === undefined ? {} : { status: options.status as (typeof statuses)[number] }),

@@ -38,12 +38,17 @@ const server = () => import("./server.js")
  * A read-and-act command: through a running server's API (`--url`, or the one
  * holding the data folder), else on the database with the project's workflows.
  */
-const throughSource = (body: (inspect: typeof import("./inspect.js"), source: Source, args: Arguments) => Promise<void>) =>
+const throughSource = (
+  body: (inspect: typeof import("./inspect.js"), source: Source, args: Arguments) => Promise<void>,
+  /** Refuses bad arguments (throwing CommandFailed) before the config and the database are loaded. */
+  check?: (inspect: typeof import("./inspect.js"), args: Arguments) => void
+) =>
   async (config: Config, args: Arguments) => {
     const [{ openSource }, { runTask }, inspect] = await Promise.all([import("./source.js"), import("./run-task.js"), import("./inspect.js")])
     let source: Source | undefined
     await runTask(
       async () => {
+        check?.(inspect, args)
         source = await openSource(config, process.env, complain)
         await body(inspect, source, args)
       },
@@ -107,7 +112,10 @@ const commands: Record<string, Command> = {
       }
     },
     // The options are named as inspect.list takes them: strings, and `json` a switch.
-    run: throughSource((inspect, source, args) => inspect.list(source, args.options as import("./inspect.js").ListOptions, say))
+    run: throughSource(
+      (inspect, source, args) => inspect.list(source, args.options as import("./inspect.js").ListOptions, say),
+      (inspect, args) => inspect.checkListOptions(args.options as import("./inspect.js").ListOptions)
+    )
   },
   show: {
     summary: "show an instance: status, state, context, and what it waits on",
