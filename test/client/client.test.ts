@@ -468,7 +468,7 @@ describe.each(drivers)("result waits when the server shuts down, on %s", (driver
         const recorder = recording()
         const watching = createClient<typeof workflows>({ url: server.url, token: operateToken, fetch: recorder.fetch }).handle("signup", "s-shutdown")
         const waiting = refusal(watching.result({ timeout: "1m" }))
-        const deadline = Date.now() + 10_000
+        const deadline = Date.now() + 30_000
         while (!polled.includes("signup-s-shutdown")) {
           if (Date.now() > deadline) throw new Error("the result wait never started")
           await new Promise((resolve) => setTimeout(resolve, 10))

@@ -64,7 +64,7 @@ describe.each(drivers)("tracing on %s", (driver) => {
       headers: { traceparent: `00-${traceId}-00f067aa0ba902b7-01`, "x-correlation-id": "corr-traced" }
     })
     expect(started.status).toBe(201)
-    const deadline = Date.now() + 10_000
+    const deadline = Date.now() + 30_000
     while (Date.now() < deadline && !otlp.spans.some((span) => span.name === "POST /workflows/:type")) await new Promise((resolve) => setTimeout(resolve, 50))
     const span = otlp.spans.find((candidate) => candidate.name === "POST /workflows/:type")
     expect(span).toBeDefined()
