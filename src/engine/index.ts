@@ -14,6 +14,7 @@ export { CircuitBreaker, CircuitOpen, circuitBreakerLayer } from "../activities/
 export { OrrerySchema } from "./tables.js"
 export { Engine } from "./engine.js"
 export { EngineRuntime } from "./runtime.js"
+export type { InstanceKey } from "./instance-store.js"
 export { historyEntryOf, waitingText, type HistoryEntry, type InstanceReplay, type InstanceView, type ListFilter, type PendingTask, type StateCount } from "./views.js"
 export * from "./errors.js"
 export { WorkflowRegistry, registryLayer } from "./registry.js"

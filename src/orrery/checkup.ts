@@ -10,8 +10,7 @@
  * CLI (on the database or through a server) and the HTTP API alike.
  */
 import { Effect } from "effect"
-import { Engine, EngineRuntime, engineMigrations, streamOf, WorkflowRegistry } from "../engine/index.js"
-import type { InstanceKey } from "../engine/instance-store.js"
+import { Engine, EngineRuntime, engineMigrations, type InstanceKey, streamOf, WorkflowRegistry } from "../engine/index.js"
 import { type BrokenEvent, currentVersion, Database, EventLog, logMigrations, type Migration } from "../log/index.js"
 import { rebuildsUnderway } from "../projections/projection.js"
 
@@ -97,8 +96,8 @@ export const checkup = (migrations: ReadonlyArray<Migration> = [...logMigrations
     // The instance a broken stream is the history of: the longest registered type it begins with whose instance exists.
     const longestFirst = [...types].sort((a, b) => b.length - a.length)
     for (const stream of brokenStreams.keys()) {
-      for (const workflowType of owners.has(stream) ? [] : longestFirst) {
-        if (!stream.startsWith(`${workflowType}-`)) continue
+      if (owners.has(stream)) continue
+      for (const workflowType of longestFirst.filter((type) => stream.startsWith(`${type}-`))) {
         const instanceId = stream.slice(workflowType.length + 1)
         const found = yield* engine.get(workflowType, instanceId).pipe(Effect.result)
         if (found._tag === "Success" || found.failure._tag !== "InstanceNotFound") {
